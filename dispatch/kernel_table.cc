@@ -1,0 +1,50 @@
+// Compiles kernels/ once per Highway target and exports the dispatch tables.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "dispatch/kernel_table.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "kernels/softmax-inl.h"
+
+#if HWY_ONCE
+#include "dispatch/kernel_table.h"
+
+namespace simdmax {
+
+HWY_EXPORT(SoftmaxRows);
+HWY_EXPORT(LogSoftmaxRows);
+
+namespace {
+
+// Highway's own mapping from a target bit to its slot in the HWY_EXPORT tables (the slot HWY_DYNAMIC_DISPATCH
+// would use if that target were the best one). Computed in this translation unit because it depends on the
+// HWY_TARGETS it was compiled with. Selecting by slot rather than through hwy::SetSupportedTargetsForTest keeps
+// the selection ours (atomic, process-wide) instead of mutating Highway's global state.
+size_t DispatchSlot(int64_t target) {
+  hwy::ChosenTarget chosen;
+  chosen.Update(target);
+  return chosen.GetIndex();
+}
+
+KernelTable MakeTable(size_t slot) {
+  KernelTable table;
+  table.softmax_rows = HWY_DISPATCH_TABLE(SoftmaxRows)[slot];
+  table.log_softmax_rows = HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot];
+  return table;
+}
+
+}  // namespace
+
+const KernelTable& KernelsFor(int64_t target) {
+  // One table per slot, built once (thread-safe static initialisation).
+  static const auto* const tables = [] {
+    constexpr size_t kSlots = HWY_MAX_DYNAMIC_TARGETS + 2;
+    auto* built = new KernelTable[kSlots];
+    for (size_t slot = 0; slot < kSlots; ++slot) built[slot] = MakeTable(slot);
+    return built;
+  }();
+  return tables[DispatchSlot(target)];
+}
+
+}  // namespace simdmax
+#endif  // HWY_ONCE

@@ -1,0 +1,25 @@
+// Runs a row kernel over a batch, in parallel with oneTBB when the batch is large enough to pay for it.
+#ifndef SIMDMAX_DISPATCH_ROW_SCHEDULER_H_
+#define SIMDMAX_DISPATCH_ROW_SCHEDULER_H_
+
+#include <stddef.h>
+
+#include "kernels/row_batch.h"
+
+namespace simdmax {
+
+// Work (elements) below which a task is not worth a thread: ~15-30 us of single-thread softmax, several times
+// the cost of waking a TBB worker, so a 1x1000 or 128x128 call stays on the calling thread.
+inline constexpr size_t kMinElementsPerTask = 64 * 1024;
+
+// Calls kernel(batch, begin, end) over [0, rows). Each row is processed whole by one call, so results are
+// bit-identical for every thread count. Serial on the calling thread when rows * cols < 2 * kMinElementsPerTask
+// or when the thread limit is 1; otherwise tbb::parallel_for in an arena of the configured size.
+void RunRows(RowKernel kernel, const RowBatch& batch, size_t rows);
+
+// 0 = TBB's default (all cores).
+void SetMaxThreads(size_t n);
+
+}  // namespace simdmax
+
+#endif  // SIMDMAX_DISPATCH_ROW_SCHEDULER_H_

@@ -1,0 +1,98 @@
+// C++ API of simdmax: value types and overloads over the C API (simdmax.h), which stays the single code path.
+// Nothing here throws or allocates on the hot path; errors come back as simdmax::Status.
+#ifndef SIMDMAX_SIMDMAX_HPP_
+#define SIMDMAX_SIMDMAX_HPP_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "simdmax/simdmax.h"
+
+namespace simdmax {
+
+enum class Status {
+  kOk = SIMDMAX_OK,
+  kNullPointer = SIMDMAX_ERROR_NULL_POINTER,
+  kInvalidShape = SIMDMAX_ERROR_INVALID_SHAPE,
+  kInvalidStride = SIMDMAX_ERROR_INVALID_STRIDE,
+  kOverlap = SIMDMAX_ERROR_OVERLAP,
+  kUnknownTarget = SIMDMAX_ERROR_UNKNOWN_TARGET,
+  kUnsupportedTarget = SIMDMAX_ERROR_UNSUPPORTED_TARGET,
+  kInvalidArgument = SIMDMAX_ERROR_INVALID_ARGUMENT,
+};
+
+inline const char* ToString(Status status) { return simdmax_status_string(static_cast<simdmax_status>(status)); }
+
+// A read-only row-major matrix view; stride in elements (>= cols).
+struct ConstMatrixView {
+  const float* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+  size_t stride = 0;
+};
+
+// A writable row-major matrix view; stride in elements (>= cols).
+struct MatrixView {
+  float* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+  size_t stride = 0;
+  operator ConstMatrixView() const { return ConstMatrixView{data, rows, cols, stride}; }  // NOLINT
+};
+
+// Row-wise softmax of x into y; contract, special values and accuracy as simdmax_softmax_f32. x and y must have
+// the same rows and cols (kInvalidArgument otherwise); y.data == x.data with equal strides is in place.
+inline Status Softmax(ConstMatrixView x, MatrixView y) {
+  if (x.rows != y.rows || x.cols != y.cols) return Status::kInvalidArgument;
+  return static_cast<Status>(simdmax_softmax_f32(x.rows, x.cols, x.data, x.stride, y.data, y.stride));
+}
+
+// Row-wise log-softmax; as Softmax, contract of simdmax_log_softmax_f32.
+inline Status LogSoftmax(ConstMatrixView x, MatrixView y) {
+  if (x.rows != y.rows || x.cols != y.cols) return Status::kInvalidArgument;
+  return static_cast<Status>(simdmax_log_softmax_f32(x.rows, x.cols, x.data, x.stride, y.data, y.stride));
+}
+
+// One contiguous row of n elements (x == y is in place).
+inline Status Softmax(const float* x, float* y, size_t n) {
+  return static_cast<Status>(simdmax_softmax_f32(1, n, x, n, y, n));
+}
+inline Status LogSoftmax(const float* x, float* y, size_t n) {
+  return static_cast<Status>(simdmax_log_softmax_f32(1, n, x, n, y, n));
+}
+
+// Targets compiled in and supported by this CPU, best first (Highway's names).
+inline std::vector<std::string> Targets() {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < simdmax_target_count(); ++i) names.emplace_back(simdmax_target_name(i));
+  return names;
+}
+
+// Process-wide selection; "" restores the best target.
+inline Status SelectTarget(const std::string& name) {
+  return static_cast<Status>(simdmax_select_target(name.c_str()));
+}
+inline std::string SelectedTarget() { return simdmax_selected_target(); }
+
+// Selects a target for the lifetime of the object and restores the previous selection afterwards. The selection
+// is process-wide: use it from one thread at a time (tests, benchmarks).
+class ScopedTarget {
+ public:
+  explicit ScopedTarget(const std::string& name) : previous_(SelectedTarget()), status_(SelectTarget(name)) {}
+  ~ScopedTarget() { SelectTarget(previous_); }
+  ScopedTarget(const ScopedTarget&) = delete;
+  ScopedTarget& operator=(const ScopedTarget&) = delete;
+  Status status() const { return status_; }
+
+ private:
+  std::string previous_;
+  Status status_;
+};
+
+// Threads used for batches; 0 = all cores. Results do not depend on it.
+inline Status SetMaxThreads(size_t n) { return static_cast<Status>(simdmax_set_max_threads(n)); }
+
+}  // namespace simdmax
+
+#endif  // SIMDMAX_SIMDMAX_HPP_

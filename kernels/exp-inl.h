@@ -1,0 +1,74 @@
+// exp for softmax: exp(hi + lo) for arguments hi <= 0 given as an unevaluated float pair.
+//
+// Contract
+// - hi <= 0.5 (softmax arguments are x - max <= 0), any hi down to -inf; |lo| <= ulp(hi) (the TwoSum error).
+// - Results below exp(-87.5) ~ 1.0e-38 < FLT_MIN are flushed to +0: the accuracy contract of simdmax counts
+//   |error| <= FLT_MIN as exact, and a sum of at least 1 cannot notice them. Lanes with hi = -inf (masked
+//   entries, or an overflowed x - max) give exactly 0 whatever lo holds (NaN included).
+// - NaN hi is not handled (the row kernels route NaN rows elsewhere).
+// - Error: <= 0.5 ulp (final rounding) + 0.13 ulp (r rounded to float) + 0.1 ulp (polynomial, minimax relative
+//   error 3.5e-9 at float coefficients) + 0.18 ulp (rounding of r + r^2 q before 1 is added) < 1 ulp; measured in
+//   the tolerance suite through softmax.
+//
+// Why not hwy::Exp: it takes a single float (so x - max would be rounded first, see two_sum-inl.h), handles
+// overflow that cannot happen here, and returns 0 for NaN (google/highway#1016).
+//
+// Method: n = round(hi * log2(e)) by the 1.5 * 2^23 shifter (which also leaves n in the low mantissa bits for
+// building 2^n); r = hi - n*ln2 with Cody-Waite constants (kLn2Hi has 12 significant bits, so n * kLn2Hi is exact
+// for |n| <= 2^11 and hi - n * kLn2Hi is exact by Sterbenz); lo and -n * kLn2Lo are folded into r with one
+// rounding; exp(r) = 1 + (r + r^2 * Q(r)) with Q of degree 4 fitted for minimax relative error on
+// |r| <= 0.354, the small part summed before the 1 so that its rounding is scaled down.
+
+#if defined(SIMDMAX_KERNELS_EXP_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SIMDMAX_KERNELS_EXP_INL_H_
+#undef SIMDMAX_KERNELS_EXP_INL_H_
+#else
+#define SIMDMAX_KERNELS_EXP_INL_H_
+#endif
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace simdmax {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
+  const hn::RebindToSigned<D> di;
+  constexpr float kLog2E = 1.44269502f;
+  constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
+  constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
+  constexpr float kLn2Lo = -2.12194440e-4f;
+  constexpr float kFlushBelow = -87.5f;  // exp(-87.5) < FLT_MIN; also keeps n >= -126 so 2^n is normal
+  // Q(r) coefficients (r^2 .. r^6 of exp), minimax relative error 3.5e-9 on [-0.354, 0.354].
+  constexpr float kC2 = 0.49999994f;
+  constexpr float kC3 = 0.16666509f;
+  constexpr float kC4 = 0.041668531f;
+  constexpr float kC5 = 0.0083701406f;
+  constexpr float kC6 = 0.0013811657f;
+
+  const auto flush = hn::Lt(hi, hn::Set(d, kFlushBelow));  // true for -inf too
+  const V shifted = hn::MulAdd(hi, hn::Set(d, kLog2E), hn::Set(d, kShifter));
+  const V n = hn::Sub(shifted, hn::Set(d, kShifter));
+  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), hi);   // exact
+  const V r_lo = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), lo);   // tiny: rounding error <= 2^-36
+  const V r = hn::Add(r_hi, r_lo);
+  const V r2 = hn::Mul(r, r);
+  V q = hn::MulAdd(hn::Set(d, kC6), r, hn::Set(d, kC5));
+  q = hn::MulAdd(q, r, hn::Set(d, kC4));
+  q = hn::MulAdd(q, r, hn::Set(d, kC3));
+  q = hn::MulAdd(q, r, hn::Set(d, kC2));
+  const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+  // 2^n for n in [-126, 127]: the shifter left n (two's complement) in the low mantissa bits; shifting by 23 moves
+  // it to the exponent field and discards the shifter's own bits.
+  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, 127 << 23));
+  const V scaled = hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
+  return hn::IfThenZeroElse(flush, scaled);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace simdmax
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle

@@ -1,0 +1,53 @@
+// The one loop every pass over a row uses: whole vectors, then one padded tail vector (LoadNOr/StoreN), so no op
+// writes its own remainder loop and no pass reads or writes past the row.
+
+#if defined(SIMDMAX_KERNELS_ROW_MAP_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SIMDMAX_KERNELS_ROW_MAP_INL_H_
+#undef SIMDMAX_KERNELS_ROW_MAP_INL_H_
+#else
+#define SIMDMAX_KERNELS_ROW_MAP_INL_H_
+#endif
+
+#include <stddef.h>
+
+#include "hwy/highway.h"
+#include "kernels/load_store_n-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace simdmax {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// y[i] = f(x[i]) for i in [0, n), vector by vector. Tail lanes past n are loaded as `pad` (choose a value for
+// which f is harmless, e.g. -inf for exp) and never stored. x == y is allowed: each vector is loaded before it
+// is stored and no vector is read after a later one was written.
+template <class D, class Func>
+HWY_INLINE void MapRow(D d, const float* x, float* y, size_t n, float pad, const Func& f) {
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::StoreU(f(hn::LoadU(d, x + i)), d, y + i);
+  }
+  if (i < n) {
+    StoreN(f(LoadNOr(d, x + i, n - i, pad)), d, y + i, n - i);
+  }
+}
+
+// f(x vector) for every vector of x[0, n); tail lanes past n hold `pad` (a value f ignores or counts as nothing).
+template <class D, class Func>
+HWY_INLINE void VisitRow(D d, const float* x, size_t n, float pad, const Func& f) {
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    f(hn::LoadU(d, x + i));
+  }
+  if (i < n) {
+    f(LoadNOr(d, x + i, n - i, pad));
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace simdmax
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle

@@ -1,0 +1,37 @@
+// Error-free transformation of a float subtraction (Knuth's TwoSum): a - b == hi + lo exactly, hi = fl(a - b).
+//
+// Why: softmax evaluates exp(x - max). Rounding x - max to float costs up to half an ulp of |x - max| in the
+// argument, which exp turns into a relative error of |x - max| * 2^-24: about 8 ulp of the result at x - max = -20
+// (this is most of the 17-20 ULP the peers show on short rows). Carrying the rounding error `lo` into exp's range
+// reduction removes that source entirely; log-softmax uses the same pair to form x - max - log(sum) exactly.
+
+#if defined(SIMDMAX_KERNELS_TWO_SUM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SIMDMAX_KERNELS_TWO_SUM_INL_H_
+#undef SIMDMAX_KERNELS_TWO_SUM_INL_H_
+#else
+#define SIMDMAX_KERNELS_TWO_SUM_INL_H_
+#endif
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace simdmax {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// hi = fl(a + b), lo = (a + b) - hi exactly, for finite a, b whose sum does not overflow (otherwise lo is NaN and
+// callers mask the lane). Six operations, no branch, no assumption on |a| vs |b|.
+template <class V>
+HWY_INLINE V TwoSum(V a, V b, V& lo) {
+  const V hi = hn::Add(a, b);
+  const V a_part = hn::Sub(hi, b);
+  const V b_part = hn::Sub(hi, a_part);
+  lo = hn::Add(hn::Sub(a, a_part), hn::Sub(b, b_part));
+  return hi;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace simdmax
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle

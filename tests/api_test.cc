@@ -1,0 +1,155 @@
+// The C API's contract outside the kernels: statuses, messages, target selection, argument errors that leave the
+// output untouched, and the C++ wrapper going through the same path.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simdmax/simdmax.h"
+#include "simdmax/simdmax.hpp"
+
+namespace {
+
+using OpFn = simdmax_status (*)(size_t, size_t, const float*, size_t, float*, size_t);
+constexpr OpFn kOps[] = {simdmax_softmax_f32, simdmax_log_softmax_f32};
+constexpr float kSentinel = 777.0f;
+
+TEST(Api, VersionAndStatusStrings) {
+  EXPECT_STREQ(simdmax_version(), SIMDMAX_TEST_EXPECTED_VERSION);
+  for (int s = SIMDMAX_OK; s <= SIMDMAX_ERROR_INVALID_ARGUMENT; ++s) {
+    const char* message = simdmax_status_string(static_cast<simdmax_status>(s));
+    ASSERT_NE(message, nullptr);
+    EXPECT_GT(std::strlen(message), 1u);
+    EXPECT_STRNE(message, "unknown status") << s;
+  }
+  EXPECT_STREQ(simdmax_status_string(static_cast<simdmax_status>(99)), "unknown status");
+}
+
+TEST(Api, TargetListIsBestFirstAndSelectable) {
+  const size_t count = simdmax_target_count();
+  ASSERT_GE(count, 1u);
+  EXPECT_EQ(simdmax_target_name(count), nullptr);
+  EXPECT_STREQ(simdmax_selected_target(), simdmax_target_name(0));
+  for (size_t i = 0; i < count; ++i) {
+    std::string lower = simdmax_target_name(i);
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(ch));
+    ASSERT_EQ(simdmax_select_target(lower.c_str()), SIMDMAX_OK) << lower;  // case-insensitive
+    EXPECT_STREQ(simdmax_selected_target(), simdmax_target_name(i));
+  }
+  EXPECT_EQ(simdmax_select_target(""), SIMDMAX_OK);
+  EXPECT_STREQ(simdmax_selected_target(), simdmax_target_name(0));
+  ASSERT_EQ(simdmax_select_target(simdmax_target_name(count - 1)), SIMDMAX_OK);
+  EXPECT_EQ(simdmax_select_target(nullptr), SIMDMAX_OK);
+  EXPECT_STREQ(simdmax_selected_target(), simdmax_target_name(0));
+}
+
+TEST(Api, UnknownAndUnsupportedTargetsLeaveSelectionUnchanged) {
+  ASSERT_EQ(simdmax_select_target(nullptr), SIMDMAX_OK);
+  const std::string before = simdmax_selected_target();
+  EXPECT_EQ(simdmax_select_target("AVX9000"), SIMDMAX_ERROR_UNKNOWN_TARGET);
+  EXPECT_EQ(before, simdmax_selected_target());
+#if defined(__x86_64__) || defined(__i386__)
+  EXPECT_EQ(simdmax_select_target("NEON"), SIMDMAX_ERROR_UNKNOWN_TARGET);  // not a name on this architecture
+  // EMU128 is known to Highway on x86 but not compiled with GCC < 12.3 (SCALAR is the fallback there).
+  bool emu128_listed = false;
+  for (size_t i = 0; i < simdmax_target_count(); ++i) emu128_listed |= std::string(simdmax_target_name(i)) == "EMU128";
+  if (!emu128_listed) EXPECT_EQ(simdmax_select_target("EMU128"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
+#else
+  EXPECT_EQ(simdmax_select_target("AVX2"), SIMDMAX_ERROR_UNKNOWN_TARGET);
+#endif
+  EXPECT_EQ(before, simdmax_selected_target());
+}
+
+TEST(Api, ZeroSizedIsNoOpEvenWithNull) {
+  for (OpFn op : kOps) {
+    EXPECT_EQ(op(0, 5, nullptr, 5, nullptr, 5), SIMDMAX_OK);
+    EXPECT_EQ(op(5, 0, nullptr, 0, nullptr, 0), SIMDMAX_OK);
+  }
+}
+
+// Every argument error: the specific status, and the output byte-for-byte unchanged.
+TEST(Api, ArgumentErrorsLeaveOutputUntouched) {
+  std::vector<float> x(64, 1.0f);
+  for (OpFn op : kOps) {
+    struct Case {
+      const char* what;
+      size_t rows, cols;
+      const float* x;
+      size_t xs;
+      bool null_y;
+      size_t ys;
+      simdmax_status want;
+    };
+    const Case cases[] = {
+        {"null x", 2, 4, nullptr, 4, false, 4, SIMDMAX_ERROR_NULL_POINTER},
+        {"null y", 2, 4, x.data(), 4, true, 4, SIMDMAX_ERROR_NULL_POINTER},
+        {"x stride < cols", 2, 4, x.data(), 3, false, 4, SIMDMAX_ERROR_INVALID_STRIDE},
+        {"y stride < cols", 2, 4, x.data(), 4, false, 3, SIMDMAX_ERROR_INVALID_STRIDE},
+        {"rows * stride overflows", SIZE_MAX / 2, 4, x.data(), 4, false, 4, SIMDMAX_ERROR_INVALID_SHAPE},
+        {"stride overflows bytes", 2, 4, x.data(), SIZE_MAX / 4, false, 4, SIMDMAX_ERROR_INVALID_SHAPE},
+    };
+    for (const Case& c : cases) {
+      std::vector<float> y(64, kSentinel);
+      EXPECT_EQ(op(c.rows, c.cols, c.x, c.xs, c.null_y ? nullptr : y.data(), c.ys), c.want) << c.what;
+      for (float v : y) ASSERT_EQ(v, kSentinel) << c.what;
+    }
+  }
+}
+
+TEST(Api, OverlapIsRejectedExceptExactlyInPlace) {
+  for (OpFn op : kOps) {
+    std::vector<float> buffer(64, kSentinel);
+    const std::vector<float> before = buffer;
+    // Output shifted by one element: partial overlap.
+    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data() + 1, 8), SIMDMAX_ERROR_OVERLAP);
+    // Same start, different strides: rows 1.. overlap differently.
+    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data(), 9), SIMDMAX_ERROR_OVERLAP);
+    EXPECT_EQ(buffer, before);
+    // Adjacent, not overlapping.
+    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data() + 16, 8), SIMDMAX_OK);
+    // Exactly in place.
+    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data(), 8), SIMDMAX_OK);
+  }
+}
+
+TEST(Api, SetMaxThreads) {
+  EXPECT_EQ(simdmax_set_max_threads(1), SIMDMAX_OK);
+  EXPECT_EQ(simdmax_set_max_threads(3), SIMDMAX_OK);
+  EXPECT_EQ(simdmax_set_max_threads(0), SIMDMAX_OK);
+}
+
+TEST(CppApi, SameResultsAsCApi) {
+  const std::vector<float> x = {2.0f, 1.0f, 0.5f, -3.0f, 8.0f, 0.0f};
+  std::vector<float> c_out(6), cpp_out(6);
+  ASSERT_EQ(simdmax_softmax_f32(2, 3, x.data(), 3, c_out.data(), 3), SIMDMAX_OK);
+  ASSERT_EQ(simdmax::Softmax(simdmax::ConstMatrixView{x.data(), 2, 3, 3}, simdmax::MatrixView{cpp_out.data(), 2, 3, 3}),
+            simdmax::Status::kOk);
+  EXPECT_EQ(c_out, cpp_out);
+  ASSERT_EQ(simdmax_log_softmax_f32(1, 6, x.data(), 6, c_out.data(), 6), SIMDMAX_OK);
+  ASSERT_EQ(simdmax::LogSoftmax(x.data(), cpp_out.data(), 6), simdmax::Status::kOk);
+  EXPECT_EQ(c_out, cpp_out);
+  std::vector<float> untouched(6, kSentinel);
+  EXPECT_EQ(simdmax::Softmax(simdmax::ConstMatrixView{x.data(), 2, 3, 3}, simdmax::MatrixView{untouched.data(), 3, 2, 2}),
+            simdmax::Status::kInvalidArgument);
+  EXPECT_EQ(untouched, std::vector<float>(6, kSentinel));
+  EXPECT_STREQ(simdmax::ToString(simdmax::Status::kOverlap), simdmax_status_string(SIMDMAX_ERROR_OVERLAP));
+}
+
+TEST(CppApi, ScopedTargetRestoresSelection) {
+  ASSERT_EQ(simdmax::SelectTarget(""), simdmax::Status::kOk);
+  const auto targets = simdmax::Targets();
+  ASSERT_FALSE(targets.empty());
+  {
+    simdmax::ScopedTarget scoped(targets.back());
+    EXPECT_EQ(scoped.status(), simdmax::Status::kOk);
+    EXPECT_EQ(simdmax::SelectedTarget(), targets.back());
+  }
+  EXPECT_EQ(simdmax::SelectedTarget(), targets.front());
+  simdmax::ScopedTarget bad("NOPE");
+  EXPECT_EQ(bad.status(), simdmax::Status::kUnknownTarget);
+}
+
+}  // namespace

@@ -1,0 +1,109 @@
+// Memory layout on every target: strides with padding that must stay untouched, in place, and batches whose rows
+// must be bit-identical to single-row calls whatever the thread count.
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simdmax/simdmax.h"
+#include "tests/inputs.h"
+#include "tests/reference.h"
+#include "tests/target_fixture.h"
+#include "tests/tolerances.h"
+#include "tests/ulp.h"
+
+namespace simdmax_test {
+namespace {
+
+using OpFn = simdmax_status (*)(size_t, size_t, const float*, size_t, float*, size_t);
+constexpr OpFn kOps[] = {simdmax_softmax_f32, simdmax_log_softmax_f32};
+constexpr float kGuard = -12345.678f;
+
+std::vector<float> MakeMatrix(size_t rows, size_t cols, size_t stride, uint64_t seed) {
+  std::vector<float> m(rows * stride, kGuard);
+  for (size_t r = 0; r < rows; ++r) {
+    const std::vector<float> row = MakeRow(Distribution::kUniform10, cols, seed + r);
+    std::memcpy(&m[r * stride], row.data(), cols * sizeof(float));
+  }
+  return m;
+}
+
+class SoftmaxLayout : public PerTarget {
+ protected:
+  void TearDown() override {
+    simdmax_set_max_threads(0);
+    PerTarget::TearDown();
+  }
+};
+
+// Strided input and output: each output row equals the contiguous single-row result bit for bit, and the padding
+// between rows (and the input) is untouched.
+TEST_P(SoftmaxLayout, StridedRowsMatchContiguousAndKeepPadding) {
+  for (OpFn op : kOps) {
+    for (size_t cols : {1, 5, 16, 33, 100}) {
+      const size_t rows = 7, x_stride = cols + 3, y_stride = cols + 5;
+      const std::vector<float> x = MakeMatrix(rows, cols, x_stride, 3);
+      const std::vector<float> x_copy = x;
+      std::vector<float> y(rows * y_stride, kGuard);
+      ASSERT_EQ(op(rows, cols, x.data(), x_stride, y.data(), y_stride), SIMDMAX_OK);
+      EXPECT_EQ(x, x_copy);
+      for (size_t r = 0; r < rows; ++r) {
+        std::vector<float> single(cols);
+        ASSERT_EQ(op(1, cols, &x[r * x_stride], cols, single.data(), cols), SIMDMAX_OK);
+        EXPECT_EQ(0, std::memcmp(single.data(), &y[r * y_stride], cols * sizeof(float))) << "row " << r;
+        for (size_t c = cols; c < y_stride; ++c) EXPECT_EQ(y[r * y_stride + c], kGuard) << "padding " << r;
+      }
+    }
+  }
+}
+
+// Writes stay inside the row: guard elements right after a row of every tail length stay untouched.
+TEST_P(SoftmaxLayout, NoWritePastTheRow) {
+  for (OpFn op : kOps) {
+    for (size_t n = 1; n <= 67; ++n) {
+      const std::vector<float> x = MakeRow(Distribution::kUniform10, n, 5);
+      std::vector<float> y(n + 64, kGuard);
+      ASSERT_EQ(op(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+      for (size_t i = n; i < y.size(); ++i) ASSERT_EQ(y[i], kGuard) << "n=" << n << " i=" << i;
+    }
+  }
+}
+
+// In place (y == x, equal strides) gives the same bits as out of place.
+TEST_P(SoftmaxLayout, InPlaceMatchesOutOfPlace) {
+  for (OpFn op : kOps) {
+    for (size_t cols : {1, 15, 16, 17, 1000, 4097}) {
+      const size_t rows = 3, stride = cols + 2;
+      std::vector<float> x = MakeMatrix(rows, cols, stride, 9);
+      std::vector<float> out(rows * stride, kGuard);
+      ASSERT_EQ(op(rows, cols, x.data(), stride, out.data(), stride), SIMDMAX_OK);
+      ASSERT_EQ(op(rows, cols, x.data(), stride, x.data(), stride), SIMDMAX_OK);
+      for (size_t r = 0; r < rows; ++r) {
+        EXPECT_EQ(0, std::memcmp(&x[r * stride], &out[r * stride], cols * sizeof(float))) << cols;
+      }
+    }
+  }
+}
+
+// Batches large enough to be split across threads give the same bits with 1 and 2 threads.
+TEST_P(SoftmaxLayout, BatchBitIdenticalAcrossThreadCounts) {
+  for (OpFn op : kOps) {
+    for (auto [rows, cols] : {std::pair<size_t, size_t>{512, 1000}, {4096, 64}, {3, 200000}}) {
+      const std::vector<float> x = MakeMatrix(rows, cols, cols, 21);
+      std::vector<float> one(rows * cols), two(rows * cols), all(rows * cols);
+      simdmax_set_max_threads(1);
+      ASSERT_EQ(op(rows, cols, x.data(), cols, one.data(), cols), SIMDMAX_OK);
+      simdmax_set_max_threads(2);
+      ASSERT_EQ(op(rows, cols, x.data(), cols, two.data(), cols), SIMDMAX_OK);
+      simdmax_set_max_threads(0);
+      ASSERT_EQ(op(rows, cols, x.data(), cols, all.data(), cols), SIMDMAX_OK);
+      EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float))) << rows << "x" << cols;
+      EXPECT_EQ(0, std::memcmp(one.data(), all.data(), one.size() * sizeof(float))) << rows << "x" << cols;
+    }
+  }
+}
+
+SIMDMAX_INSTANTIATE_PER_TARGET(SoftmaxLayout);
+
+}  // namespace
+}  // namespace simdmax_test
