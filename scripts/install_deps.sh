@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages simdmax needs. Runs apt-get when root; otherwise prints the exact command.
+#   scripts/install_deps.sh [--bench-peers] [--cross] [--fuzz]
+#     (no flag)       build + tests: cmake, g++, libhwy-dev, libtbb-dev, libgtest-dev, libbenchmark-dev
+#     --bench-peers   also oneDNN, XNNPACK (+pthreadpool), PyTorch and matplotlib for the benchmark comparison
+#     --cross         also the AArch64 cross toolchain, qemu-user and arm64 multiarch libraries
+#     --fuzz          also clang (libFuzzer)
+set -euo pipefail
+
+want=(cmake g++ make pkg-config libhwy-dev libtbb-dev libgtest-dev libbenchmark-dev)
+cross_arm64=()
+for arg in "$@"; do
+  case "$arg" in
+    --bench-peers) want+=(libdnnl-dev libxnnpack-dev libpthreadpool-dev libtorch-dev python3-matplotlib) ;;
+    --cross)
+      want+=(g++-aarch64-linux-gnu qemu-user)
+      cross_arm64=(libhwy-dev:arm64 libtbb-dev:arm64 libgtest-dev:arm64)
+      ;;
+    --fuzz) want+=(clang libclang-rt-dev) ;;
+    *) echo "install_deps.sh: unknown flag $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${want[@]}" "${cross_arm64[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then missing+=("$pkg"); fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "simdmax: missing packages. Run as root:" >&2
+  [ ${#cross_arm64[@]} -gt 0 ] && echo "  dpkg --add-architecture arm64" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if [ ${#cross_arm64[@]} -gt 0 ] && ! dpkg --print-foreign-architectures | grep -q arm64; then
+  dpkg --add-architecture arm64
+fi
+echo "simdmax: installing ${missing[*]}"
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
