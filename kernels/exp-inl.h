@@ -1,10 +1,10 @@
 // exp for softmax: exp(hi + lo) for arguments hi <= 0 given as an unevaluated float pair.
 //
 // Contract
-// - hi <= 0.5 (softmax arguments are x - max <= 0), any hi down to -inf; |lo| <= ulp(hi) (the TwoSum error).
-// - Results below exp(-87.5) ~ 1.0e-38 < FLT_MIN are flushed to +0: the accuracy contract of simdmax counts
-//   |error| <= FLT_MIN as exact, and a sum of at least 1 cannot notice them. Lanes with hi = -inf (masked
-//   entries, or an overflowed x - max) give exactly 0 whatever lo holds (NaN included).
+// - hi <= 0.5 (softmax arguments are x - max <= 0); |lo| <= ulp(hi) (the TwoSum error).
+// - Results below exp(-87.5) ~ 1.0e-38 < FLT_MIN are not computed: ExpOfPair returns some value below FLT_MIN
+//   (the accuracy contract counts |error| <= FLT_MIN as exact, and a sum of at least 1 cannot notice them);
+//   ExpOfPairMasked returns exactly 0 there and also accepts hi = -inf with any lo (masked entries).
 // - NaN hi is not handled (the row kernels route NaN rows elsewhere).
 // - Error: <= 0.5 ulp (final rounding) + 0.13 ulp (r rounded to float) + 0.1 ulp (polynomial, minimax relative
 //   error 3.5e-9 at float coefficients) + 0.18 ulp (rounding of r + r^2 q before 1 is added) < 1 ulp; measured in
@@ -33,14 +33,27 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// vscalefps scales into the subnormal range and rounds to 0 below it: clamping at -110 (2^-159) changes nothing
+// and every argument below about -103.9 gives exactly 0.
+constexpr float kFlushBelow = -110.0f;
+constexpr bool kExpFlushesToZero = true;
+#else
+// exp(-87.5) < FLT_MIN, and n = round(-87.5 / ln 2) = -126 keeps 2^n normal for the exponent-field scaling; the
+// clamped lanes return exp(-87.5) ~ 1e-38, not 0.
+constexpr float kFlushBelow = -87.5f;
+constexpr bool kExpFlushesToZero = false;
+#endif
+
+// exp(hi + lo) for finite hi <= 0.5 and |lo| <= ulp(hi). Arguments below kFlushBelow are clamped, so those lanes
+// return a value below FLT_MIN (not necessarily 0): harmless in a sum >= 1, and an output below FLT_MIN counts as
+// exact. Callers that need an exact 0 (masked -inf entries) use ExpOfPairMasked.
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
-  const hn::RebindToSigned<D> di;
   constexpr float kLog2E = 1.44269502f;
   constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
   constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kFlushBelow = -87.5f;  // exp(-87.5) < FLT_MIN; also keeps n >= -126 so 2^n is normal
   // Q(r) coefficients (r^2 .. r^6 of exp), minimax relative error 3.5e-9 on [-0.354, 0.354].
   constexpr float kC2 = 0.49999994f;
   constexpr float kC3 = 0.16666509f;
@@ -48,11 +61,13 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   constexpr float kC5 = 0.0083701406f;
   constexpr float kC6 = 0.0013811657f;
 
-  const auto flush = hn::Lt(hi, hn::Set(d, kFlushBelow));  // true for -inf too
-  const V shifted = hn::MulAdd(hi, hn::Set(d, kLog2E), hn::Set(d, kShifter));
+  // One Max instead of a compare and a select: keeps n >= -126 so that 2^n below is a normal float, and keeps
+  // huge negative arguments from turning the reduction into inf - inf.
+  const V x = hn::Max(hi, hn::Set(d, kFlushBelow));
+  const V shifted = hn::MulAdd(x, hn::Set(d, kLog2E), hn::Set(d, kShifter));
   const V n = hn::Sub(shifted, hn::Set(d, kShifter));
-  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), hi);   // exact
-  const V r_lo = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), lo);   // tiny: rounding error <= 2^-36
+  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), x);  // exact
+  const V r_lo = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), lo);  // tiny: rounding error <= 2^-36
   const V r = hn::Add(r_hi, r_lo);
   const V r2 = hn::Mul(r, r);
   V q = hn::MulAdd(hn::Set(d, kC6), r, hn::Set(d, kC5));
@@ -60,11 +75,24 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   q = hn::MulAdd(q, r, hn::Set(d, kC3));
   q = hn::MulAdd(q, r, hn::Set(d, kC2));
   const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  // vscalefps: p * 2^n in one instruction (Highway 1.0.3 has no op for it).
+  (void)shifted;
+  return V{_mm512_scalef_ps(p.raw, n.raw)};
+#else
   // 2^n for n in [-126, 127]: the shifter left n (two's complement) in the low mantissa bits; shifting by 23 moves
   // it to the exponent field and discards the shifter's own bits.
+  const hn::RebindToSigned<D> di;
   const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, 127 << 23));
-  const V scaled = hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
-  return hn::IfThenZeroElse(flush, scaled);
+  return hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
+#endif
+}
+
+// As ExpOfPair, for any hi including -inf (and lo NaN there, as TwoSum gives for x = -inf): exactly 0 below
+// kFlushBelow. Used for rows with masked (-inf) entries, or whose x - max overflows.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpOfPairMasked(D d, V hi, V lo) {
+  return hn::IfThenZeroElse(hn::Lt(hi, hn::Set(d, kFlushBelow)), ExpOfPair(d, hi, lo));
 }
 
 }  // namespace HWY_NAMESPACE

@@ -7,7 +7,6 @@
 #define SIMDMAX_KERNELS_REDUCE_INL_H_
 #endif
 
-#include <float.h>
 #include <stddef.h>
 
 #include "hwy/highway.h"
@@ -20,28 +19,35 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 struct MaxResult {
   float max;
+  float min;
   // False if the row holds a NaN or an infinity. Computed as sum(x * 0) (NaN iff some x is not finite) because
   // x86 max instructions drop NaN operands, so the maximum alone cannot tell.
   bool all_finite;
 };
 
-// Maximum of x[0, n), n >= 1. Four accumulators hide the latency of Max; the tail is padded with -FLT_MAX, which
-// never changes the maximum of finite values (rows with -inf take the special-value path anyway).
+// Maximum and minimum of x[0, n), n >= 1. Four accumulators hide the latency of Max/Min; the tail is padded with
+// a copy of x[0], which changes neither (rows with non-finite values take the special-value path anyway). The
+// minimum tells the kernels whether x - max can overflow, which decides whether they need the masked exp.
 template <class D>
 HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
-  V m0 = hn::Set(d, -FLT_MAX), m1 = m0, m2 = m0, m3 = m0;
+  V hi0 = hn::Set(d, x[0]), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  V lo0 = hi0, lo1 = hi0, lo2 = hi0, lo3 = hi0;
   V f0 = zero, f1 = zero;
   size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
     const V v0 = hn::LoadU(d, x + i), v1 = hn::LoadU(d, x + i + N);
     const V v2 = hn::LoadU(d, x + i + 2 * N), v3 = hn::LoadU(d, x + i + 3 * N);
-    m0 = hn::Max(m0, v0);
-    m1 = hn::Max(m1, v1);
-    m2 = hn::Max(m2, v2);
-    m3 = hn::Max(m3, v3);
+    hi0 = hn::Max(hi0, v0);
+    hi1 = hn::Max(hi1, v1);
+    hi2 = hn::Max(hi2, v2);
+    hi3 = hn::Max(hi3, v3);
+    lo0 = hn::Min(lo0, v0);
+    lo1 = hn::Min(lo1, v1);
+    lo2 = hn::Min(lo2, v2);
+    lo3 = hn::Min(lo3, v3);
     f0 = hn::MulAdd(v0, zero, f0);
     f1 = hn::MulAdd(v1, zero, f1);
     f0 = hn::MulAdd(v2, zero, f0);
@@ -49,19 +55,22 @@ HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
   }
   for (; i + N <= n; i += N) {
     const V v = hn::LoadU(d, x + i);
-    m0 = hn::Max(m0, v);
+    hi0 = hn::Max(hi0, v);
+    lo0 = hn::Min(lo0, v);
     f0 = hn::MulAdd(v, zero, f0);
   }
   if (i < n) {
-    const V v = LoadNOr(d, x + i, n - i, -FLT_MAX);
-    m1 = hn::Max(m1, v);
+    const V v = LoadNOr(d, x + i, n - i, x[0]);
+    hi1 = hn::Max(hi1, v);
+    lo1 = hn::Min(lo1, v);
     f1 = hn::MulAdd(v, zero, f1);
   }
-  const V m = hn::Max(hn::Max(m0, m1), hn::Max(m2, m3));
-  const V f = hn::Add(f0, f1);
+  const V hi = hn::Max(hn::Max(hi0, hi1), hn::Max(hi2, hi3));
+  const V lo = hn::Min(hn::Min(lo0, lo1), hn::Min(lo2, lo3));
   MaxResult result;
-  result.max = hn::GetLane(hn::MaxOfLanes(d, m));
-  const float flag = hn::GetLane(hn::SumOfLanes(d, f));
+  result.max = hn::GetLane(hn::MaxOfLanes(d, hi));
+  result.min = hn::GetLane(hn::MinOfLanes(d, lo));
+  const float flag = hn::GetLane(hn::SumOfLanes(d, hn::Add(f0, f1)));
   result.all_finite = (flag == 0.0f);
   return result;
 }

@@ -19,8 +19,10 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // y[i] = f(x[i]) for i in [0, n), vector by vector. Tail lanes past n are loaded as `pad` (choose a value for
-// which f is harmless, e.g. -inf for exp) and never stored. x == y is allowed: each vector is loaded before it
-// is stored and no vector is read after a later one was written.
+// which f is cheap and harmless) and never stored; for the tail vector f also receives the mask of valid lanes
+// (f(v, mask)), so that a reduction inside f can drop the padded lanes: declare f as
+// `[&](V v, auto... tail_mask)`. x == y is allowed: each vector is loaded before it is stored and no vector is
+// read after a later one was written.
 template <class D, class Func>
 HWY_INLINE void MapRow(D d, const float* x, float* y, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
@@ -29,11 +31,12 @@ HWY_INLINE void MapRow(D d, const float* x, float* y, size_t n, float pad, const
     hn::StoreU(f(hn::LoadU(d, x + i)), d, y + i);
   }
   if (i < n) {
-    StoreN(f(LoadNOr(d, x + i, n - i, pad)), d, y + i, n - i);
+    StoreN(f(LoadNOr(d, x + i, n - i, pad), hn::FirstN(d, n - i)), d, y + i, n - i);
   }
 }
 
-// f(x vector) for every vector of x[0, n); tail lanes past n hold `pad` (a value f ignores or counts as nothing).
+// f(x vector) for every vector of x[0, n); tail lanes past n hold `pad`, and for the tail f also receives the mask
+// of valid lanes, as in MapRow.
 template <class D, class Func>
 HWY_INLINE void VisitRow(D d, const float* x, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
@@ -42,7 +45,7 @@ HWY_INLINE void VisitRow(D d, const float* x, size_t n, float pad, const Func& f
     f(hn::LoadU(d, x + i));
   }
   if (i < n) {
-    f(LoadNOr(d, x + i, n - i, pad));
+    f(LoadNOr(d, x + i, n - i, pad), hn::FirstN(d, n - i));
   }
 }
 

@@ -35,7 +35,7 @@ template <RowOp kOp, class D>
 HWY_INLINE bool WriteNonFiniteRow(D d, const float* x, float* y, size_t n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   size_t nan_count = 0, pos_inf_count = 0, neg_inf_count = 0;
-  VisitRow(d, x, n, 0.0f, [&](hn::Vec<D> v) HWY_ATTR {
+  VisitRow(d, x, n, 0.0f, [&](hn::Vec<D> v, auto...) HWY_ATTR {
     nan_count += hn::CountTrue(d, hn::IsNaN(v));
     pos_inf_count += hn::CountTrue(d, hn::Eq(v, hn::Set(d, kInf)));
     neg_inf_count += hn::CountTrue(d, hn::Eq(v, hn::Set(d, -kInf)));
@@ -43,21 +43,21 @@ HWY_INLINE bool WriteNonFiniteRow(D d, const float* x, float* y, size_t n) {
   const bool log = (kOp == RowOp::kLogSoftmax);
   if (nan_count != 0) {
     const auto nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());
-    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D>) HWY_ATTR { return nan; });
+    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D>, auto...) HWY_ATTR { return nan; });
     return true;
   }
   if (pos_inf_count != 0) {
     const double k = static_cast<double>(pos_inf_count);
     const auto at_inf = hn::Set(d, log ? static_cast<float>(-::log(k)) : static_cast<float>(1.0 / k));
     const auto elsewhere = hn::Set(d, log ? -kInf : 0.0f);
-    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D> v) HWY_ATTR {
+    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D> v, auto...) HWY_ATTR {
       return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere);
     });
     return true;
   }
   if (neg_inf_count == n) {
     const auto fill = hn::Set(d, log ? -kInf : 0.0f);
-    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D>) HWY_ATTR { return fill; });
+    MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D>, auto...) HWY_ATTR { return fill; });
     return true;
   }
   return false;
