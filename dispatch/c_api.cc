@@ -18,7 +18,7 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, const float* x, 
   if (status != SIMDMAX_OK) return status;
   const KernelTable& kernels = KernelsFor(SelectedTarget());
   const RowBatch batch{cols, x, x_stride, y, y_stride};
-  RunRows(op == RowOpKind::kSoftmax ? kernels.softmax_rows : kernels.log_softmax_rows, batch, rows);
+  RunRows(op == RowOpKind::kSoftmax ? kernels.softmax : kernels.log_softmax, batch, rows);
   return SIMDMAX_OK;
 }
 

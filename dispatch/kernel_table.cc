@@ -13,6 +13,10 @@ namespace simdmax {
 
 HWY_EXPORT(SoftmaxRows);
 HWY_EXPORT(LogSoftmaxRows);
+HWY_EXPORT(SoftmaxChunkPass);
+HWY_EXPORT(LogSoftmaxChunkPass);
+HWY_EXPORT(SoftmaxChunkFinish);
+HWY_EXPORT(LogSoftmaxChunkFinish);
 
 namespace {
 
@@ -28,8 +32,10 @@ size_t DispatchSlot(int64_t target) {
 
 KernelTable MakeTable(size_t slot) {
   KernelTable table;
-  table.softmax_rows = HWY_DISPATCH_TABLE(SoftmaxRows)[slot];
-  table.log_softmax_rows = HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot];
+  table.softmax = {HWY_DISPATCH_TABLE(SoftmaxRows)[slot], HWY_DISPATCH_TABLE(SoftmaxChunkPass)[slot],
+                   HWY_DISPATCH_TABLE(SoftmaxChunkFinish)[slot], /*log=*/false};
+  table.log_softmax = {HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot], HWY_DISPATCH_TABLE(LogSoftmaxChunkPass)[slot],
+                       HWY_DISPATCH_TABLE(LogSoftmaxChunkFinish)[slot], /*log=*/true};
   return table;
 }
 

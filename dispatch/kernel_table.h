@@ -11,8 +11,8 @@ namespace simdmax {
 
 // The kernels compiled for one Highway target.
 struct KernelTable {
-  RowKernel softmax_rows;
-  RowKernel log_softmax_rows;
+  RowOpKernels softmax;
+  RowOpKernels log_softmax;
 };
 
 // The table for a Highway target bit (HWY_AVX2, ...) that is compiled in and supported by this CPU.

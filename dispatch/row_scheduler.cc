@@ -34,21 +34,54 @@ std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
 
 void SetMaxThreads(size_t n) { g_max_threads.store(n); }
 
-void RunRows(RowKernel kernel, const RowBatch& batch, size_t rows) {
+void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   const size_t threads = g_max_threads.load(std::memory_order_relaxed);
   const size_t cols = batch.cols;
-  if (threads == 1 || rows < 2 || rows * cols < 2 * kMinElementsPerTask) {
-    kernel(batch, 0, rows);
+  if (threads == 1 || rows * cols < 2 * kMinElementsPerTask) {
+    kernels.rows(batch, 0, rows);
     return;
   }
-  const size_t grain = std::max<size_t>(1, kMinElementsPerTask / cols);
   const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
-  arena->execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<size_t>(0, rows, grain),
-        [&](const tbb::blocked_range<size_t>& range) { kernel(batch, range.begin(), range.end()); },
-        tbb::auto_partitioner());
-  });
+  const size_t concurrency = static_cast<size_t>(arena->max_concurrency());
+  if (concurrency <= 1) {
+    kernels.rows(batch, 0, rows);
+    return;
+  }
+  if (rows >= 2 * concurrency || ChunkCount(cols) < 2) {
+    const size_t grain = std::max<size_t>(1, kMinElementsPerTask / cols);
+    arena->execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<size_t>(0, rows, grain),
+          [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
+          tbb::auto_partitioner());
+    });
+    return;
+  }
+  // Few long rows: split each one. Chunks are >= kMinChunkLength elements, several times a task's overhead.
+  const size_t chunk = ChunkLength(cols);
+  const size_t count = ChunkCount(cols);
+  ChunkState states[kMaxChunksPerRow];
+  ChunkFinish finish[kMaxChunksPerRow];
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = batch.x + r * batch.x_stride;
+    float* y = batch.y + r * batch.y_stride;
+    const auto length = [&](size_t c) { return std::min(chunk, cols - c * chunk); };
+    arena->execute([&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
+        for (size_t c = range.begin(); c < range.end(); ++c) {
+          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), &states[c]);
+        }
+      });
+    });
+    MergeChunks(kernels.log, states, count, finish);
+    arena->execute([&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
+        for (size_t c = range.begin(); c < range.end(); ++c) {
+          kernels.chunk_finish(x + c * chunk, y + c * chunk, length(c), finish[c]);
+        }
+      });
+    });
+  }
 }
 
 }  // namespace simdmax

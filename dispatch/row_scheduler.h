@@ -12,10 +12,16 @@ namespace simdmax {
 // the cost of waking a TBB worker, so a 1x1000 or 128x128 call stays on the calling thread.
 inline constexpr size_t kMinElementsPerTask = 64 * 1024;
 
-// Calls kernel(batch, begin, end) over [0, rows). Each row is processed whole by one call, so results are
-// bit-identical for every thread count. Serial on the calling thread when rows * cols < 2 * kMinElementsPerTask
-// or when the thread limit is 1; otherwise tbb::parallel_for in an arena of the configured size.
-void RunRows(RowKernel kernel, const RowBatch& batch, size_t rows);
+// Runs one row-wise op over [0, rows) of a batch:
+// - serial on the calling thread when rows * cols < 2 * kMinElementsPerTask or the thread limit is 1 (a 1x1000
+//   call never wakes a worker);
+// - rows in parallel (tbb::parallel_for over row ranges) when there are enough rows to feed every thread;
+// - otherwise (few long rows) each row split into its fixed chunks (kernels/row_chunks.h): the chunk passes run in
+//   parallel, the states are merged in chunk order on the calling thread, the finishes run in parallel.
+// Every path computes each row with the same chunks and the same merge order, so results are bit-identical for
+// every thread count. No heap allocation per call: chunk states live on the stack (kMaxChunksPerRow of them,
+// ~20 KiB); the TBB arena is created once per thread-limit setting.
+void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows);
 
 // 0 = TBB's default (all cores).
 void SetMaxThreads(size_t n);

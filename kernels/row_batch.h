@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "kernels/row_chunks.h"
+
 namespace simdmax {
 
 struct RowBatch {
@@ -18,6 +20,18 @@ struct RowBatch {
 // A row kernel processes rows [row_begin, row_end) of the batch; every row is independent of the others, so the
 // result does not depend on how the rows are split between threads.
 using RowKernel = void (*)(const RowBatch& batch, size_t row_begin, size_t row_end);
+
+// The two passes over one chunk of a row (kernels/row_chunks.h), for rows split across threads.
+using ChunkPassKernel = void (*)(const float* x, float* y, size_t n, ChunkState* state);
+using ChunkFinishKernel = void (*)(const float* x, float* y, size_t n, const ChunkFinish& finish);
+
+// Everything the dispatch layer needs for one row-wise op on one target.
+struct RowOpKernels {
+  RowKernel rows;
+  ChunkPassKernel chunk_pass;
+  ChunkFinishKernel chunk_finish;
+  bool log;  // log-softmax (for MergeChunks)
+};
 
 }  // namespace simdmax
 

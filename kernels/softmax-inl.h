@@ -1,15 +1,17 @@
 // Row-wise softmax and log-softmax: the per-target bodies behind simdmax_softmax_f32 / simdmax_log_softmax_f32.
 //
-// Algorithm (three passes, the input re-read rather than stored twice):
-//   1. max and a non-finite flag (reduce-inl.h);
-//   2. e = exp(x - max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed in f64; softmax stores e;
-//   3. softmax: y = e * (1/sum) with 1/sum as a float pair, so the product is rounded once;
-//      log-softmax: y = (x - max) - log(sum) with both differences carried exactly and rounded once at the end.
+// Algorithm, per chunk of the row (kernels/row_chunks.h: fixed-size chunks, merged in order):
+//   1. the chunk's max and min and a non-finite flag (reduce-inl.h);
+//   2. e = exp(x - chunk max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed in f64; softmax
+//      stores e (the chunk is still in L2 from step 1, so the input is read from memory once for both);
+//   merge: global max, sum = sum of chunk sums * exp(chunk max - max), in f64, in chunk order;
+//   3. softmax: y = e * (exp(chunk max - max) / sum) with that factor as a float pair, so the product is rounded
+//      once; log-softmax: y = (x - max) - log(sum) with x - max carried exactly.
 // ULP budget, softmax: exp < 1 ulp (exp-inl.h) + 0.5 ulp final rounding + sum error ~1e-9 relative -> <= 2 ULP.
 // Log-softmax: <= 1 ulp (two roundings at most, one where the result cancels) + the float-pair error of log(sum)
-// (2^-48 relative) -> <= 1 ULP measured, including
-// outputs near 0, where log(sum) is formed as log1p(rest) with the entries equal to the max counted exactly
-// rather than summed (an f64 sum of 1 + 1e-20 would lose the 1e-20 that is the whole answer).
+// (2^-48 relative) -> <= 1 ULP measured, including outputs near 0, where log(sum) is formed as log1p(rest) with
+// the entries equal to the max counted exactly rather than summed (an f64 sum of 1 + 1e-20 would lose the 1e-20
+// that is the whole answer).
 
 #if defined(SIMDMAX_KERNELS_SOFTMAX_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_SOFTMAX_INL_H_
@@ -27,6 +29,7 @@
 #include "kernels/exp-inl.h"
 #include "kernels/reduce-inl.h"
 #include "kernels/row_batch.h"
+#include "kernels/row_chunks.h"
 #include "kernels/row_map-inl.h"
 #include "kernels/special_rows-inl.h"
 #include "kernels/two_sum-inl.h"
@@ -35,6 +38,8 @@ HWY_BEFORE_NAMESPACE();
 namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+enum class RowOp { kSoftmax, kLogSoftmax };
 
 // Sum of exp(x - max) over a row, split as (entries equal to max, exactly) + (f64 sum of the others).
 struct ExpSum {
@@ -78,47 +83,52 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   return sum;
 }
 
-// Whether the fast (unmasked) exp applies: every entry finite, and max - min <= 2^16 so that the TwoSum error
-// term stays below 2^-8 and a clamped argument cannot be pushed back into range (or to inf) by it. Wider rows
-// (masked entries, or values spread over more than 65536) take the masked exp, one select more per vector.
+// Whether the fast (unmasked) exp applies to a finite chunk: max - min <= 2^16 keeps the TwoSum error term below
+// 2^-8, so a clamped argument cannot be pushed back into range (or to inf) by it. Wider chunks (or chunks with
+// -inf entries) take the masked exp, one select more per vector.
 HWY_INLINE bool NeedsMasking(const MaxResult& max) {
   return !max.all_finite || static_cast<double>(max.max) - static_cast<double>(max.min) > 65536.0;
 }
 
-template <bool kMasked, class D>
-HWY_INLINE void SoftmaxFinishRow(D d, const float* x, float* y, size_t n, float max) {
-  using V = hn::Vec<D>;
-  const ExpSum sum = ExpPass</*kStore=*/true, /*kCountMax=*/false, kMasked>(d, x, y, n, max);
-  // 1/sum as hi + lo floats: e * hi + e * lo is rounded once (one FMA) instead of twice (rounded reciprocal, then
-  // product), which saves up to 0.5 ulp of the budget.
-  const double inv = 1.0 / sum.Total();
-  const float inv_hi = static_cast<float>(inv);
-  const V v_inv_hi = hn::Set(d, inv_hi);
-  const V v_inv_lo = hn::Set(d, static_cast<float>(inv - inv_hi));
-  MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return hn::MulAdd(e, v_inv_hi, hn::Mul(e, v_inv_lo)); });
-}
-
-template <class D>
-HWY_INLINE void SoftmaxRow(D d, const float* x, float* y, size_t n) {
+// First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y for softmax). A chunk with a
+// NaN or +inf is only counted (not written); an all -inf chunk is empty (softmax writes its final zeros).
+template <RowOp kOp, class D>
+HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, ChunkState* state) {
+  constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
+  *state = EmptyChunkState();
   const MaxResult max = RowMax(d, x, n);
-  if (!max.all_finite && WriteNonFiniteRow<RowOp::kSoftmax>(d, x, y, n)) return;
-  if (NeedsMasking(max)) {
-    SoftmaxFinishRow</*kMasked=*/true>(d, x, y, n, max.max);
-  } else {
-    SoftmaxFinishRow</*kMasked=*/false>(d, x, y, n, max.max);
+  if (!max.all_finite) {
+    const NonFiniteCounts counts = CountNonFinite(d, x, n);
+    state->nan = counts.nan;
+    state->pos_inf = counts.pos_inf;
+    if (counts.nan != 0 || counts.pos_inf != 0) return;
+    if (counts.neg_inf == n) {
+      if (kSoftmax) {
+        ChunkFinish zeros{};
+        zeros.kind = ChunkFinish::kFill;
+        FinishSpecialChunk(d, x, y, n, zeros);
+      }
+      return;  // empty: max stays -inf
+    }
   }
+  state->max = max.max;
+  state->masked = NeedsMasking(max);
+  // Log-softmax can see the tiny values the unmasked exp returns below its clamp (near the max the result is
+  // -log1p(rest) with rest possibly ~1e-40, so n * 1e-38 of clamp residue would show): it takes the masked exp
+  // unless this target's exp already flushes to exactly 0.
+  const bool masked = state->masked || (!kSoftmax && !kExpFlushesToZero);
+  const ExpSum sum = masked ? ExpPass<kSoftmax, !kSoftmax, true>(d, x, y, n, max.max)
+                            : ExpPass<kSoftmax, !kSoftmax, false>(d, x, y, n, max.max);
+  state->at_max = sum.at_max;
+  state->rest = sum.rest;
 }
 
 template <bool kMasked, class D>
-HWY_INLINE void LogSoftmaxFinishRow(D d, const float* x, float* y, size_t n, float max) {
+HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
-  const ExpSum sum = ExpPass</*kStore=*/false, /*kCountMax=*/true, kMasked>(d, x, y, n, max);
-  // log(sum) = log1p(sum - 1) with sum - 1 = (at_max - 1) + rest exactly up to the f64 rounding of rest.
-  const double log_sum = ::log1p(static_cast<double>(sum.at_max - 1) + sum.rest);
-  const float log_hi = static_cast<float>(log_sum);
-  const V neg_max = hn::Set(d, -max);
-  const V v_log_hi = hn::Set(d, log_hi);
-  const V v_log_lo = hn::Set(d, static_cast<float>(log_sum - log_hi));
+  const V neg_max = hn::Set(d, -finish.max);
+  const V v_log_hi = hn::Set(d, finish.log_hi);
+  const V v_log_lo = hn::Set(d, finish.log_lo);
   const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
   MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
     V lo;
@@ -131,34 +141,81 @@ HWY_INLINE void LogSoftmaxFinishRow(D d, const float* x, float* y, size_t n, flo
   });
 }
 
-template <class D>
-HWY_INLINE void LogSoftmaxRow(D d, const float* x, float* y, size_t n) {
-  const MaxResult max = RowMax(d, x, n);
-  if (!max.all_finite && WriteNonFiniteRow<RowOp::kLogSoftmax>(d, x, y, n)) return;
-  // Unlike softmax, log-softmax can see the tiny values the unmasked exp returns below its clamp: near the max
-  // the result is -log1p(rest) with rest possibly ~1e-40, so n * 1e-38 of clamp residue would show. Use the
-  // masked exp unless this target's exp already flushes to exactly 0.
-  if (NeedsMasking(max) || !kExpFlushesToZero) {
-    LogSoftmaxFinishRow</*kMasked=*/true>(d, x, y, n, max.max);
+// Second pass over a chunk, with what MergeChunks decided for it.
+template <RowOp kOp, class D>
+HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+  using V = hn::Vec<D>;
+  if (finish.kind != ChunkFinish::kNormal) {
+    FinishSpecialChunk(d, x, y, n, finish);
+  } else if (kOp == RowOp::kSoftmax) {
+    // y holds exp(x - chunk max); one FMA with the float-pair scale rounds the product once.
+    const V hi = hn::Set(d, finish.scale_hi);
+    const V lo = hn::Set(d, finish.scale_lo);
+    MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return hn::MulAdd(e, hi, hn::Mul(e, lo)); });
+  } else if (finish.masked) {
+    LogSoftmaxOutput</*kMasked=*/true>(d, x, y, n, finish);
   } else {
-    LogSoftmaxFinishRow</*kMasked=*/false>(d, x, y, n, max.max);
+    LogSoftmaxOutput</*kMasked=*/false>(d, x, y, n, finish);
   }
 }
 
-// Exported entry points: a range of rows of a batch. Row by row, so the result of a row never depends on which
-// thread or which range it came with.
+// A whole row on the calling thread: the same chunks, merge and finish as a row split across threads.
+template <RowOp kOp, class D>
+HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
+  const size_t chunk = ChunkLength(n);
+  const size_t count = ChunkCount(n);
+  if (count == 1) {
+    ChunkState state;
+    ChunkFinish finish;
+    ChunkPass<kOp>(d, x, y, n, &state);
+    MergeChunks(kOp == RowOp::kLogSoftmax, &state, 1, &finish);
+    ChunkFinishPass<kOp>(d, x, y, n, finish);
+    return;
+  }
+  ChunkState states[kMaxChunksPerRow];
+  ChunkFinish finish[kMaxChunksPerRow];
+  for (size_t c = 0; c < count; ++c) {
+    const size_t begin = c * chunk;
+    ChunkPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), &states[c]);
+  }
+  MergeChunks(kOp == RowOp::kLogSoftmax, states, count, finish);
+  for (size_t c = 0; c < count; ++c) {
+    const size_t begin = c * chunk;
+    ChunkFinishPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), finish[c]);
+  }
+}
+
+// Exported entry points. Rows: a range of rows of a batch, row by row, so the result of a row never depends on
+// which thread or which range it came with. Chunk passes: one chunk of one row, for rows split across threads
+// by the dispatch layer (the same functions ChunkedRow calls).
 HWY_NOINLINE void SoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
   const hn::ScalableTag<float> d;
   for (size_t r = row_begin; r < row_end; ++r) {
-    SoftmaxRow(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
+    ChunkedRow<RowOp::kSoftmax>(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
   }
 }
 
 HWY_NOINLINE void LogSoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
   const hn::ScalableTag<float> d;
   for (size_t r = row_begin; r < row_end; ++r) {
-    LogSoftmaxRow(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
+    ChunkedRow<RowOp::kLogSoftmax>(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
   }
+}
+
+HWY_NOINLINE void SoftmaxChunkPass(const float* x, float* y, size_t n, ChunkState* state) {
+  ChunkPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, state);
+}
+
+HWY_NOINLINE void LogSoftmaxChunkPass(const float* x, float* y, size_t n, ChunkState* state) {
+  ChunkPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, state);
+}
+
+HWY_NOINLINE void SoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
+  ChunkFinishPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
+}
+
+HWY_NOINLINE void LogSoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
+  ChunkFinishPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
 }
 
 }  // namespace HWY_NAMESPACE

@@ -1,0 +1,128 @@
+// Rows are processed in fixed-size chunks: each chunk yields a partial state (its own max and the sum of
+// exp(x - chunk max)), the states are merged in chunk order, and a second pass finishes each chunk. The chunking
+// depends only on the row length, never on the thread count, so a row split across threads and the same row done
+// by one thread give bit-identical results. Plain C++ (no Highway): shared by the per-target kernels and by the
+// dispatch layer, which runs the chunks of a long row in parallel.
+//
+// Why per-chunk maxima: a chunk's max pass and exp pass run back to back while the chunk is in L2, so a row that
+// does not fit in cache is read from memory once for both (the merge rescales each chunk by exp(max_c - max)).
+#ifndef SIMDMAX_KERNELS_ROW_CHUNKS_H_
+#define SIMDMAX_KERNELS_ROW_CHUNKS_H_
+
+#include <math.h>
+#include <stddef.h>
+
+#include <limits>
+
+namespace simdmax {
+
+// At most this many chunks per row, so that callers can keep chunk states on the stack.
+inline constexpr size_t kMaxChunksPerRow = 256;
+// 16K floats = 64 KiB in + 64 KiB out: in L2 on every CPU we target.
+inline constexpr size_t kMinChunkLength = 16384;
+
+// Chunk length for a row of n elements: kMinChunkLength, or longer (a multiple of 64) when the row would
+// otherwise need more than kMaxChunksPerRow chunks.
+inline size_t ChunkLength(size_t n) {
+  if (n <= kMinChunkLength * kMaxChunksPerRow) return kMinChunkLength;
+  const size_t per_chunk = (n + kMaxChunksPerRow - 1) / kMaxChunksPerRow;
+  return (per_chunk + 63) / 64 * 64;
+}
+inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLength(n); }
+
+// What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
+// stack cost nothing to declare; every field is written before it is read.
+struct ChunkState {
+  float max;       // -inf: every entry -inf (empty for the sum)
+  size_t at_max;   // entries equal to max (counted by log-softmax only; softmax adds them to rest)
+  double rest;     // sum of exp(x - max) over the other entries
+  size_t nan;      // NaN entries (then the chunk was not written)
+  size_t pos_inf;  // +inf entries (likewise)
+  bool masked;     // the chunk needed the masked exp (-inf entries, or a range > 2^16)
+};
+
+inline ChunkState EmptyChunkState() {
+  ChunkState state{};
+  state.max = -std::numeric_limits<float>::infinity();
+  return state;
+}
+
+// How the second pass finishes one chunk.
+struct ChunkFinish {
+  enum Kind { kNormal, kFill, kInfSplit } kind;
+  // kNormal, softmax: y = e * (scale_hi + scale_lo). Log-softmax: y = (x - max) - (log_hi + log_lo).
+  float scale_hi, scale_lo;
+  float max, log_hi, log_lo;
+  bool masked;
+  // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
+  float fill, at_inf;
+};
+
+// Merges the chunk states of a row in chunk order and returns the finish of every chunk in `finish`.
+// log: log-softmax (else softmax). Pure scalar arithmetic in double; deterministic.
+inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkFinish* finish) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  size_t nan = 0, pos_inf = 0;
+  float max = -kInf;
+  for (size_t c = 0; c < count; ++c) {
+    nan += states[c].nan;
+    pos_inf += states[c].pos_inf;
+    if (states[c].nan == 0 && states[c].pos_inf == 0 && states[c].max > max) max = states[c].max;
+  }
+  if (nan != 0 || pos_inf != 0 || max == -kInf) {
+    // NaN anywhere: all NaN. +inf: the limit, 1/k (log: -log k) at the +inf entries. All -inf: 0 (log: -inf).
+    ChunkFinish f{};
+    f.fill = nan != 0 ? std::numeric_limits<float>::quiet_NaN() : (log ? -kInf : 0.0f);
+    f.at_inf = log ? static_cast<float>(-::log(static_cast<double>(pos_inf)))
+                   : static_cast<float>(1.0 / static_cast<double>(pos_inf));
+    for (size_t c = 0; c < count; ++c) {
+      finish[c] = f;
+      finish[c].kind = (nan == 0 && states[c].pos_inf != 0) ? ChunkFinish::kInfSplit : ChunkFinish::kFill;
+    }
+    return;
+  }
+  // Sum of exp(x - max) = at_max + rest, each chunk rescaled by exp(max_c - max) (exactly 1 for the chunks that
+  // hold the max). In f64: the rescaling and the additions cost ~1e-16 relative each.
+  size_t at_max = 0;
+  double rest = 0.0;
+  for (size_t c = 0; c < count; ++c) {
+    if (states[c].max == -kInf) continue;
+    if (states[c].max == max) {
+      at_max += states[c].at_max;
+      rest += states[c].rest;
+    } else {
+      const double w = ::exp(static_cast<double>(states[c].max) - static_cast<double>(max));
+      rest += w * (states[c].rest + static_cast<double>(states[c].at_max));
+    }
+  }
+  if (log) {
+    // log(sum) = log1p(sum - 1): exact entries at the max are counted, so sum - 1 keeps full relative precision
+    // (log-softmax near the max is -log1p(rest), which a plain sum 1 + rest would round away).
+    const double log_sum = ::log1p(static_cast<double>(at_max) - 1.0 + rest);
+    for (size_t c = 0; c < count; ++c) {
+      ChunkFinish& f = finish[c];
+      f = ChunkFinish{};
+      f.max = max;
+      f.log_hi = static_cast<float>(log_sum);
+      f.log_lo = static_cast<float>(log_sum - f.log_hi);
+      f.masked = states[c].masked || states[c].max == -kInf;
+    }
+    return;
+  }
+  const double inv_sum = 1.0 / (static_cast<double>(at_max) + rest);
+  for (size_t c = 0; c < count; ++c) {
+    ChunkFinish& f = finish[c];
+    f = ChunkFinish{};
+    // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
+    // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
+    const double scale =
+        states[c].max == -kInf ? 0.0
+                               : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
+    f.scale_hi = static_cast<float>(scale);
+    f.scale_lo = static_cast<float>(scale - f.scale_hi);
+  }
+}
+
+}  // namespace simdmax
+
+#endif  // SIMDMAX_KERNELS_ROW_CHUNKS_H_
