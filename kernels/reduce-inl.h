@@ -70,8 +70,7 @@ HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
   MaxResult result;
   result.max = hn::GetLane(hn::MaxOfLanes(d, hi));
   result.min = hn::GetLane(hn::MinOfLanes(d, lo));
-  const float flag = hn::GetLane(hn::SumOfLanes(d, hn::Add(f0, f1)));
-  result.all_finite = (flag == 0.0f);
+  result.all_finite = hn::AllTrue(d, hn::Eq(hn::Add(f0, f1), zero));  // NaN != 0
   return result;
 }
 

@@ -8,7 +8,7 @@
 namespace simdmax_test {
 
 inline constexpr uint64_t kSoftmaxMaxUlp = 2;
-inline constexpr uint64_t kLogSoftmaxMaxUlp = 2;
+inline constexpr uint64_t kLogSoftmaxMaxUlp = 1;
 
 }  // namespace simdmax_test
 
