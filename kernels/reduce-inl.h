@@ -74,34 +74,52 @@ HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
   return result;
 }
 
-// Accumulates the lanes of a float vector into f64 accumulators (two, for the lower and upper halves). Summing in
-// f64 keeps the relative error of a 4M-element sum of positive terms below 4M * 2^-53 ~ 5e-10, far under the
-// float ulp (6e-8), where an f32 sum loses hundreds of ULP (see README.md, "Accuracy").
-#if HWY_TARGET == HWY_SCALAR
-template <class D, class VD>
-HWY_INLINE void AccumulateF64(D /*d*/, hn::Vec<D> v, VD& acc_lo, VD& /*acc_hi*/) {
-  const hn::Rebind<double, D> dd;
-  acc_lo = hn::Add(acc_lo, hn::PromoteTo(dd, v));
-}
-#else
-template <class D, class VD>
-HWY_INLINE void AccumulateF64(D d, hn::Vec<D> v, VD& acc_lo, VD& acc_hi) {
-  const hn::Repartition<double, D> dd;
-  const hn::Half<D> dh;
-  acc_lo = hn::Add(acc_lo, hn::PromoteTo(dd, hn::LowerHalf(dh, v)));
-  acc_hi = hn::Add(acc_hi, hn::PromoteTo(dd, hn::UpperHalf(dh, v)));
-  (void)d;
-}
-#endif
+// Compensated accumulation of non-negative terms, lane-wise in f32: each addition's rounding error is computed
+// exactly (Fast2Sum, Dekker: exact when |hi| >= |e|) and added to lo; the total (hi - seed) + lo is formed in f64
+// at the end. Its relative error is ~(n/lanes)^2 * 2^-48 beyond the f64 rounding, far below the float ulp
+// (6e-8), where a plain f32 sum loses hundreds of ULP at 1M elements; and it costs adds only, where widening
+// every vector to f64 cost 40% of the exp pass on AVX-512 (bench/accuracy_cost_bench.cc).
+//
+// kSeeded (softmax): hi starts at 1 >= every term exp(x - max) <= 1, so Fast2Sum applies as is (4 operations).
+//   Exact relative to the total only because the total is >= 1 (the max's own term is in it).
+// Otherwise (log-softmax, whose sum of the entries below the max may be ~1e-20 and is needed to full relative
+//   precision): hi starts at 0 and the larger of hi and e goes first (6 operations).
+template <class V>
+struct CompensatedSum {
+  V hi;
+  V lo;
+  float seed;
+};
 
-// The f64 tag matching AccumulateF64's accumulators for float tag D.
-#if HWY_TARGET == HWY_SCALAR
+template <bool kSeeded, class D>
+HWY_INLINE CompensatedSum<hn::Vec<D>> ZeroSum(D d) {
+  const float seed = kSeeded ? 1.0f : 0.0f;
+  return {hn::Set(d, seed), hn::Zero(d), seed};
+}
+
+template <bool kSeeded, class V>
+HWY_INLINE void AddToSum(CompensatedSum<V>& sum, V e) {
+  const V larger = kSeeded ? sum.hi : hn::Max(sum.hi, e);
+  const V smaller = kSeeded ? e : hn::Min(sum.hi, e);
+  const V t = hn::Add(larger, smaller);
+  const V error = hn::Sub(smaller, hn::Sub(t, larger));  // exact: |larger| >= |smaller|
+  sum.hi = t;
+  sum.lo = hn::Add(sum.lo, error);
+}
+
+// The total of all lanes, in f64.
 template <class D>
-using F64AccTag = hn::Rebind<double, D>;
-#else
-template <class D>
-using F64AccTag = hn::Repartition<double, D>;
-#endif
+HWY_INLINE double SumTotal(D d, const CompensatedSum<hn::Vec<D>>& sum) {
+  HWY_ALIGN float hi[hn::MaxLanes(d)];
+  HWY_ALIGN float lo[hn::MaxLanes(d)];
+  hn::Store(sum.hi, d, hi);
+  hn::Store(sum.lo, d, lo);
+  double total = 0.0;
+  for (size_t i = 0; i < hn::Lanes(d); ++i) {
+    total += (static_cast<double>(hi[i]) - sum.seed) + static_cast<double>(lo[i]);
+  }
+  return total;
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace simdmax

@@ -14,6 +14,8 @@
 
 #include <limits>
 
+#include "kernels/sum_order.h"
+
 namespace simdmax {
 
 // At most this many chunks per row, so that callers can keep chunk states on the stack.
@@ -34,6 +36,7 @@ inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLeng
 // stack cost nothing to declare; every field is written before it is read.
 struct ChunkState {
   float max;       // -inf: every entry -inf (empty for the sum)
+  float min;       // of the chunk's entries, when it is not empty
   size_t at_max;   // entries equal to max (counted by log-softmax only; softmax adds them to rest)
   double rest;     // sum of exp(x - max) over the other entries
   size_t nan;      // NaN entries (then the chunk was not written)
@@ -54,6 +57,7 @@ struct ChunkFinish {
   float scale_hi, scale_lo;
   float max, log_hi, log_lo;
   bool masked;
+  SumOrder order;  // for x - max (log-softmax, unmasked)
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
   float fill, at_inf;
 };
@@ -85,8 +89,10 @@ inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkF
   // hold the max). In f64: the rescaling and the additions cost ~1e-16 relative each.
   size_t at_max = 0;
   double rest = 0.0;
+  float min = max;
   for (size_t c = 0; c < count; ++c) {
     if (states[c].max == -kInf) continue;
+    if (states[c].min < min) min = states[c].min;
     if (states[c].max == max) {
       at_max += states[c].at_max;
       rest += states[c].rest;
@@ -106,6 +112,7 @@ inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkF
       f.log_hi = static_cast<float>(log_sum);
       f.log_lo = static_cast<float>(log_sum - f.log_hi);
       f.masked = states[c].masked || states[c].max == -kInf;
+      f.order = ShiftOrder(max, min);
     }
     return;
   }

@@ -2,7 +2,7 @@
 //
 // Algorithm, per chunk of the row (kernels/row_chunks.h: fixed-size chunks, merged in order):
 //   1. the chunk's max and min and a non-finite flag (reduce-inl.h);
-//   2. e = exp(x - chunk max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed in f64; softmax
+//   2. e = exp(x - chunk max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed without error (reduce-inl.h); softmax
 //      stores e (the chunk is still in L2 from step 1, so the input is read from memory once for both);
 //   merge: global max, sum = sum of chunk sums * exp(chunk max - max), in f64, in chunk order;
 //   3. softmax: y = e * (exp(chunk max - max) / sum) with that factor as a float pair, so the product is rounded
@@ -51,17 +51,17 @@ struct ExpSum {
 // Pass 2. kStore: also write e to y (softmax). kCountMax: count entries equal to the max instead of adding their
 // exact 1s to the f64 sum (log-softmax needs sum - 1 to full relative precision). kMasked: the row has -inf
 // entries or x - max may overflow, so exp must give exactly 0 for -inf arguments (ExpOfPairMasked).
-template <bool kStore, bool kCountMax, bool kMasked, class D>
+// kOrder: which of x and max is larger in magnitude over the chunk (kernels/sum_order.h).
+template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, class D>
 HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   using V = hn::Vec<D>;
-  const F64AccTag<D> dd;
-  auto acc_lo = hn::Zero(dd), acc_hi = hn::Zero(dd);
+  CompensatedSum<V> acc = ZeroSum</*kSeeded=*/!kCountMax>(d);
   const V neg_max = hn::Set(d, -max);
   ExpSum sum;
   // Tail lanes are padded with the max itself (a cheap, benign argument of 0) and dropped through the mask.
   const auto exp_of = [&](V v, auto... tail_mask) HWY_ATTR {
     V lo;
-    const V hi = TwoSum(v, neg_max, lo);
+    const V hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
     V e = kMasked ? ExpOfPairMasked(d, hi, lo) : ExpOfPair(d, hi, lo);
     V e_sum = e;
     (void)((e_sum = hn::IfThenElseZero(tail_mask, e_sum)), ...);
@@ -71,7 +71,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
       sum.at_max += hn::CountTrue(d, at_max);
       e_sum = hn::IfThenZeroElse(at_max, e_sum);
     }
-    AccumulateF64(d, e_sum, acc_lo, acc_hi);
+    AddToSum</*kSeeded=*/!kCountMax>(acc, e_sum);
     return e;
   };
   if (kStore) {
@@ -79,7 +79,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   } else {
     VisitRow(d, x, n, max, exp_of);
   }
-  sum.rest = hn::GetLane(hn::SumOfLanes(dd, hn::Add(acc_lo, acc_hi)));
+  sum.rest = SumTotal(d, acc);
   return sum;
 }
 
@@ -117,13 +117,27 @@ HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, ChunkState* s
   // -log1p(rest) with rest possibly ~1e-40, so n * 1e-38 of clamp residue would show): it takes the masked exp
   // unless this target's exp already flushes to exactly 0.
   const bool masked = state->masked || (!kSoftmax && !kExpFlushesToZero);
-  const ExpSum sum = masked ? ExpPass<kSoftmax, !kSoftmax, true>(d, x, y, n, max.max)
-                            : ExpPass<kSoftmax, !kSoftmax, false>(d, x, y, n, max.max);
+  state->min = max.min;
+  ExpSum sum;
+  if (masked) {
+    sum = ExpPass<kSoftmax, !kSoftmax, true, SumOrder::kAny>(d, x, y, n, max.max);
+  } else {
+    switch (ShiftOrder(max.max, max.min)) {
+      case SumOrder::kFirstLarger:
+        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kFirstLarger>(d, x, y, n, max.max);
+        break;
+      case SumOrder::kSecondLarger:
+        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kSecondLarger>(d, x, y, n, max.max);
+        break;
+      default:
+        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kAny>(d, x, y, n, max.max);
+    }
+  }
   state->at_max = sum.at_max;
   state->rest = sum.rest;
 }
 
-template <bool kMasked, class D>
+template <bool kMasked, SumOrder kOrder, class D>
 HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   const V neg_max = hn::Set(d, -finish.max);
@@ -132,7 +146,7 @@ HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const 
   const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
   MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
     V lo;
-    const V shifted = TwoSum(v, neg_max, lo);  // x - max, exactly
+    const V shifted = TwoSumOrdered<kOrder>(v, neg_max, lo);  // x - max, exactly
     // (shifted - log_hi) is exact when it cancels (Sterbenz), which is where log-softmax is tiny and a rounding
     // would cost the most; elsewhere it rounds once more, adding at most 0.5 ulp: <= 1 ulp in all.
     const V y_v = hn::Add(hn::Sub(shifted, v_log_hi), hn::Sub(lo, v_log_lo));
@@ -153,9 +167,13 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
     const V lo = hn::Set(d, finish.scale_lo);
     MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return hn::MulAdd(e, hi, hn::Mul(e, lo)); });
   } else if (finish.masked) {
-    LogSoftmaxOutput</*kMasked=*/true>(d, x, y, n, finish);
+    LogSoftmaxOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
+  } else if (finish.order == SumOrder::kFirstLarger) {
+    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kFirstLarger>(d, x, y, n, finish);
+  } else if (finish.order == SumOrder::kSecondLarger) {
+    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kSecondLarger>(d, x, y, n, finish);
   } else {
-    LogSoftmaxOutput</*kMasked=*/false>(d, x, y, n, finish);
+    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kAny>(d, x, y, n, finish);
   }
 }
 

@@ -13,6 +13,7 @@
 #endif
 
 #include "hwy/highway.h"
+#include "kernels/sum_order.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -27,6 +28,17 @@ HWY_INLINE V TwoSum(V a, V b, V& lo) {
   const V a_part = hn::Sub(hi, b);
   const V b_part = hn::Sub(hi, a_part);
   lo = hn::Add(hn::Sub(a, a_part), hn::Sub(b, b_part));
+  return hi;
+}
+
+// The same transformation when the larger magnitude is known (Dekker's Fast2Sum: exact if |larger| >= |smaller|),
+// in three operations instead of six (kernels/sum_order.h).
+
+template <SumOrder kOrder, class V>
+HWY_INLINE V TwoSumOrdered(V a, V b, V& lo) {
+  if (kOrder == SumOrder::kAny) return TwoSum(a, b, lo);
+  const V hi = hn::Add(a, b);
+  lo = (kOrder == SumOrder::kFirstLarger) ? hn::Sub(b, hn::Sub(hi, a)) : hn::Sub(a, hn::Sub(hi, b));
   return hi;
 }
 
