@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("simdmax_version", simdmax_version());
   benchmark::AddCustomContext("simdmax_targets", targets);
 
-  // Shape by shape, so that only one shape's buffers are alive at a time (see BuffersFor).
+  // Shape by shape: without random interleaving, all implementations of a shape run back to back.
   for (const Shape& shape : Shapes()) {
     RegisterMemcpy(shape);
     RegisterSimdmax(shape);

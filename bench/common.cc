@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <random>
 #include <utility>
@@ -20,30 +21,28 @@ AlignedFloats AllocateAligned(size_t n) {
 }
 
 struct ShapeBuffers {
-  size_t rows = 0, cols = 0;
   AlignedFloats in, out;
 };
 
 }  // namespace
 
 Buffers BuffersFor(const Shape& shape) {
-  static ShapeBuffers current;
-  if (current.rows != shape.rows || current.cols != shape.cols || !current.in) {
-    current.in.reset();
-    current.out.reset();
+  // Kept for the whole run (all shapes together are ~600 MiB), so that benchmarks of different shapes may be
+  // interleaved (--benchmark_enable_random_interleaving) without regenerating inputs.
+  static std::map<std::pair<size_t, size_t>, ShapeBuffers> cache;
+  ShapeBuffers& b = cache[{shape.rows, shape.cols}];
+  if (!b.in) {
     const size_t n = shape.elements();
-    current.in = AllocateAligned(n);
-    current.out = AllocateAligned(n);
-    if (!current.in || !current.out) std::abort();
+    b.in = AllocateAligned(n);
+    b.out = AllocateAligned(n);
+    if (!b.in || !b.out) std::abort();
     std::mt19937 rng(12345);
     std::uniform_real_distribution<float> dist(-10.0f, 10.0f);
-    for (size_t i = 0; i < n; ++i) current.in[i] = dist(rng);
+    for (size_t i = 0; i < n; ++i) b.in[i] = dist(rng);
     // Touch the output once so that page faults are not timed.
-    for (size_t i = 0; i < n; ++i) current.out[i] = 0.0f;
-    current.rows = shape.rows;
-    current.cols = shape.cols;
+    for (size_t i = 0; i < n; ++i) b.out[i] = 0.0f;
   }
-  return Buffers{current.in.get(), current.out.get()};
+  return Buffers{b.in.get(), b.out.get()};
 }
 
 void SetCounters(benchmark::State& state, const Shape& shape) {

@@ -29,9 +29,9 @@ inline const char* OpName(Op op) { return op == Op::kSoftmax ? "softmax" : "log_
 const std::vector<Shape>& Shapes();
 const std::vector<int>& ThreadCounts();
 
-// Input (uniform in [-10, 10], fixed seed) and output buffers for a shape, 64-byte aligned. Only the buffers of
-// one shape are kept at a time: benchmarks are registered shape by shape, so the 512 MiB of the largest shape are
-// freed before the next one is allocated. Inputs are generated once per shape, never inside a timed loop.
+// Input (uniform in [-10, 10], fixed seed) and output buffers for a shape, 64-byte aligned, shared by every
+// implementation. Generated on first use (never inside a timed loop) and kept until the process exits. Large shapes
+// are out of cache anyway; small ones are warm after the first iterations, as in an engine calling in a loop.
 struct Buffers {
   const float* in;
   float* out;

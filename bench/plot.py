@@ -25,10 +25,7 @@ def main():
     data = summarize.load(args.inputs)
     med, _ = summarize.medians(data)
     targets = [t for t in data.get("context", {}).get("simdmax_targets", "").split(",") if t]
-    shape_order = {}
-    for k in med:
-        shape_order.setdefault(k[2], len(shape_order))
-    shapes = sorted(shape_order, key=shape_order.get)
+    shapes = summarize.ordered_shapes(med)
     threads_list = sorted({k[3] for k in med if k[0] in summarize.OPS})
     peers = sorted({k[1] for k in med if k[0] in summarize.OPS and not k[1].startswith("simdmax:")})
     impls = [f"simdmax:{t}" for t in targets] + peers

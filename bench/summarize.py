@@ -58,6 +58,17 @@ def medians(data):
     return result, {k: len(v) for k, v in samples.items()}
 
 
+# The order; other shapes follow by size. (Random interleaving shuffles the JSON's order.)
+SHAPE_ORDER = [(1, 1000), (1, 32000), (1, 128000), (128, 128), (1024, 1024), (64, 32000), (4096, 64),
+               (8, 1048576), (16, 4194304)]
+
+
+def ordered_shapes(med):
+    def key(s):
+        return (SHAPE_ORDER.index(s), 0, 0) if s in SHAPE_ORDER else (len(SHAPE_ORDER), s[0] * s[1], s[1])
+    return sorted({k[2] for k in med}, key=key)
+
+
 def fmt(x, digits=2):
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -77,11 +88,7 @@ def summarize(data):
     if not targets:  # older JSON: infer from the names
         targets = sorted({k[1].split(":", 1)[1] for k in med if k[1].startswith("simdmax:")})
     best = targets[0] if targets else None
-    shapes = sorted({k[2] for k in med}, key=lambda s: (s[0] * s[1], s[1]))
-    shape_order = {}
-    for k in med:  # keep the suite's registration order (the order) where JSON preserves it
-        shape_order.setdefault(k[2], len(shape_order))
-    shapes = sorted(shape_order, key=shape_order.get)
+    shapes = ordered_shapes(med)
     threads_list = sorted({k[3] for k in med if k[0] in OPS})
     peers = sorted({k[1] for k in med if k[0] in OPS and not k[1].startswith("simdmax:")})
     reps = sorted(set(counts.values())) or [0]

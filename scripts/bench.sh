@@ -3,7 +3,7 @@
 # same bytes, and the peers whose Debian packages are present (oneDNN, XNNPACK, PyTorch), with 1 and 2 threads.
 # Writes bench/results/<timestamp>.json and latest.json, prints a Markdown summary (also bench/results/latest.md)
 # and draws bench/results/latest.png.
-#   scripts/bench.sh            full run: all shapes, 3 repetitions of >= 0.2 s each, medians reported
+#   scripts/bench.sh            full run: all shapes, 3 interleaved repetitions of >= 0.2 s each, medians reported
 #   scripts/bench.sh --quick    < 2 minutes: shapes up to 4M elements, 1 repetition of >= 0.05 s
 #   scripts/bench.sh --with-torch   also install libtorch-dev (large: ~150 packages, ~470 MB) and benchmark it
 # Extra arguments after -- go to simdmax_bench (e.g. -- --benchmark_filter=softmax/simdmax).
@@ -38,7 +38,9 @@ if [ "$quick" -eq 1 ]; then
   # Drops 8x1048576 and 16x4194304 (the two largest shapes).
   args=(--simdmax_max_elements=4194304 --benchmark_min_time=0.05 --benchmark_repetitions=1)
 else
-  args=(--benchmark_min_time=0.2 --benchmark_repetitions=3)
+  # Random interleaving spreads each benchmark's repetitions over the run, so that a change in the machine's load
+  # (it is shared) biases no implementation more than another.
+  args=(--benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true)
 fi
 
 load=$(cut -d' ' -f1 /proc/loadavg)
