@@ -63,7 +63,8 @@ def main():
     fig.legend(handles, lbls, loc="lower center", ncol=min(6, len(lbls)), fontsize=9)
     ctx = data.get("context", {})
     fig.suptitle(f"simdmax {ctx.get('simdmax_version', '')} vs peers — {ctx.get('host_name', '')}, "
-                 f"{ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')[:10]} (median of repetitions)")
+                 f"{ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')[:10]}, load {ctx.get('load_avg', ['?'])[0]} "
+                 "(median of repetitions)")
     fig.tight_layout(rect=(0, 0.07, 1, 0.97))
     fig.savefig(args.output, dpi=110)
 

@@ -81,7 +81,7 @@ def shape_name(shape):
     return f"{shape[0]}×{shape[1]}"
 
 
-def summarize(data):
+def summarize(data, command=None):
     med, counts = medians(data)
     ctx = data.get("context", {})
     targets = [t for t in ctx.get("simdmax_targets", "").split(",") if t]
@@ -95,6 +95,8 @@ def summarize(data):
 
     out = []
     out.append("# simdmax benchmark summary\n")
+    if command:
+        out.append(f"- reproduce with: `{command}`")
     out.append(f"- date: {ctx.get('date', '?')}, host: {ctx.get('host_name', '?')}, "
                f"{ctx.get('num_cpus', '?')} CPUs @ {ctx.get('mhz_per_cpu', '?')} MHz")
     caches = ", ".join(f"L{c['level']} {c['type'][0]} {c['size'] // 1024} KiB"
@@ -163,12 +165,13 @@ def main():
     ap.add_argument("inputs", nargs="+")
     ap.add_argument("--merged-out", help="write the merged JSON here")
     ap.add_argument("--md-out", help="also write the Markdown here")
+    ap.add_argument("--command", help="the command that produced the results, printed in the header")
     args = ap.parse_args()
     data = load(args.inputs)
     if args.merged_out:
         with open(args.merged_out, "w") as f:
             json.dump(data, f, indent=1)
-    md = summarize(data)
+    md = summarize(data, args.command)
     if args.md_out:
         with open(args.md_out, "w") as f:
             f.write(md + "\n")

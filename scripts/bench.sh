@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+cmdline=$(printf ' %s' "$@")
 quick=0
 deps=(--bench-peers)
 extra=()
@@ -63,7 +64,7 @@ fi
 python=python3
 command -v python3 >/dev/null || python=/usr/bin/python3
 echo
-"$python" bench/summarize.py "${json_files[@]}" --merged-out "$results/$stamp.json" --md-out "$results/latest.md"
+"$python" bench/summarize.py "${json_files[@]}" --command "scripts/bench.sh${cmdline}" --merged-out "$results/$stamp.json" --md-out "$results/latest.md"
 rm -f "$results/$stamp-torch-avx512.json"
 cp "$results/$stamp.json" "$results/latest.json"
 
