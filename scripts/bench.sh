@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cmdline=$(printf ' %s' "$@")
+cmdline=""
+[ $# -gt 0 ] && cmdline=$(printf " %s" "$@")
 quick=0
 deps=(--bench-peers)
 extra=()
