@@ -55,7 +55,9 @@ json_files=("$results/$stamp.json")
 "$bench" "${args[@]}" --benchmark_out="$results/$stamp.json" --benchmark_out_format=json "${extra[@]}"
 
 # ATen 1.13 uses AVX-512 only when started with ATEN_CPU_CAPABILITY=avx512: run its benchmarks a second time so.
-if "$bench" --benchmark_list_tests | grep -q '/torch:' && grep -qw avx512f /proc/cpuinfo; then
+# (The list is captured first: with pipefail, grep -q closing the pipe early would fail the test.)
+tests=$("$bench" --benchmark_list_tests)
+if grep -q '/torch:' <<<"$tests" && grep -qw avx512f /proc/cpuinfo; then
   echo "== simdmax: PyTorch benchmarks with ATEN_CPU_CAPABILITY=avx512 =="
   ATEN_CPU_CAPABILITY=avx512 "$bench" "${args[@]}" --benchmark_filter='/torch:' \
     --benchmark_out="$results/$stamp-torch-avx512.json" --benchmark_out_format=json "${extra[@]}"
