@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages simdmax needs. Runs apt-get when root; otherwise prints the exact command.
-#   scripts/install_deps.sh [--bench-peers] [--cross] [--fuzz]
+#   scripts/install_deps.sh [--bench-peers] [--torch] [--cross] [--fuzz]
 #     (no flag)       build + tests: cmake, g++, libhwy-dev, libtbb-dev, libgtest-dev, libbenchmark-dev
-#     --bench-peers   also oneDNN, XNNPACK (+pthreadpool), PyTorch and matplotlib for the benchmark comparison
+#     --bench-peers   also oneDNN, XNNPACK (+pthreadpool) and matplotlib for the benchmark comparison
+#     --torch         also PyTorch (libtorch-dev) as a benchmark peer: opt-in, since on Debian 12 it pulls in about
+#                     150 packages (OpenCV, Qt5, GDAL, ...) and ~470 MB
 #     --cross         also the AArch64 cross toolchain, qemu-user and arm64 multiarch libraries
 #     --fuzz          also clang (libFuzzer)
 set -euo pipefail
@@ -11,7 +13,8 @@ want=(cmake g++ make pkg-config libhwy-dev libtbb-dev libgtest-dev libbenchmark-
 cross_arm64=()
 for arg in "$@"; do
   case "$arg" in
-    --bench-peers) want+=(libdnnl-dev libxnnpack-dev libpthreadpool-dev libtorch-dev python3-matplotlib) ;;
+    --bench-peers) want+=(libdnnl-dev libxnnpack-dev libpthreadpool-dev python3-matplotlib) ;;
+    --torch) want+=(libtorch-dev) ;;
     --cross)
       want+=(g++-aarch64-linux-gnu qemu-user)
       cross_arm64=(libhwy-dev:arm64 libtbb-dev:arm64 libgtest-dev:arm64)

@@ -1,0 +1,143 @@
+// simdmax benchmark suite: softmax and log-softmax for every target this CPU supports, memcpy of the same bytes
+// (the bandwidth limit), and the peers compiled in (oneDNN, XNNPACK, PyTorch), over the shapes of issue 3 with
+// 1 and 2 threads. scripts/bench.sh runs it and bench/summarize.py turns the JSON into tables.
+//
+// Own flags (removed before Google Benchmark parses the rest):
+//   --simdmax_max_elements=N   skip shapes with more than N elements (scripts/bench.sh --quick uses 1<<22)
+//   --simdmax_threads=1,2      thread counts to register
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench/common.h"
+#include "simdmax/simdmax.h"
+
+namespace simdmax_bench {
+namespace {
+
+std::vector<Shape>& MutableShapes() {
+  static std::vector<Shape> shapes;
+  return shapes;
+}
+std::vector<int>& MutableThreads() {
+  static std::vector<int> threads;
+  return threads;
+}
+
+// The issue's shapes; the last one (256 MiB in + 256 MiB out) is out of this machine's 480 MiB L3.
+const Shape kAllShapes[] = {{1, 1000},   {1, 32000},    {1, 128000},      {128, 128},     {1024, 1024},
+                            {64, 32000}, {4096, 64},    {8, 1048576},     {16, 4194304}};
+
+void RegisterMemcpy(const Shape& shape) {
+  // memcpy is single-threaded: the reference for a one-thread call.
+  Register("memcpy", "memcpy", shape, 1, [shape](benchmark::State& state) {
+    Buffers b = BuffersFor(shape);
+    const size_t bytes = shape.elements() * sizeof(float);
+    for (auto _ : state) {
+      std::memcpy(b.out, b.in, bytes);
+      benchmark::ClobberMemory();
+    }
+    SetCounters(state, shape);
+  });
+}
+
+void RegisterSimdmax(const Shape& shape) {
+  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+    for (size_t t = 0; t < simdmax_target_count(); ++t) {
+      const std::string target = simdmax_target_name(t);
+      for (int threads : ThreadCounts()) {
+        Register(OpName(op), "simdmax:" + target, shape, threads, [=](benchmark::State& state) {
+          Buffers b = BuffersFor(shape);
+          if (simdmax_select_target(target.c_str()) != SIMDMAX_OK) {
+            state.SkipWithError("simdmax_select_target failed");
+            return;
+          }
+          simdmax_set_max_threads(static_cast<size_t>(threads));
+          auto fn = op == Op::kSoftmax ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
+          simdmax_status status = SIMDMAX_OK;
+          for (auto _ : state) {
+            status = fn(shape.rows, shape.cols, b.in, shape.cols, b.out, shape.cols);
+            benchmark::DoNotOptimize(status);
+            benchmark::ClobberMemory();
+          }
+          simdmax_select_target(nullptr);
+          simdmax_set_max_threads(0);
+          if (status != SIMDMAX_OK) {
+            state.SkipWithError(simdmax_status_string(status));
+            return;
+          }
+          SetCounters(state, shape);
+        });
+      }
+    }
+  }
+}
+
+bool ConsumeFlag(const char* arg, const char* name, std::string* value) {
+  const size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
+  *value = arg + n + 1;
+  return true;
+}
+
+}  // namespace
+
+const std::vector<Shape>& Shapes() { return MutableShapes(); }
+const std::vector<int>& ThreadCounts() { return MutableThreads(); }
+
+}  // namespace simdmax_bench
+
+int main(int argc, char** argv) {
+  using namespace simdmax_bench;
+  size_t max_elements = static_cast<size_t>(-1);
+  std::string threads_flag = "1,2";
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    std::string value;
+    if (i > 0 && ConsumeFlag(argv[i], "--simdmax_max_elements", &value)) {
+      max_elements = std::strtoull(value.c_str(), nullptr, 10);
+    } else if (i > 0 && ConsumeFlag(argv[i], "--simdmax_threads", &value)) {
+      threads_flag = value;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  for (size_t pos = 0; pos < threads_flag.size();) {
+    size_t comma = threads_flag.find(',', pos);
+    if (comma == std::string::npos) comma = threads_flag.size();
+    const int n = std::atoi(threads_flag.substr(pos, comma - pos).c_str());
+    if (n > 0) MutableThreads().push_back(n);
+    pos = comma + 1;
+  }
+  for (const Shape& shape : kAllShapes) {
+    if (shape.elements() <= max_elements) MutableShapes().push_back(shape);
+  }
+
+  std::string targets;
+  for (size_t t = 0; t < simdmax_target_count(); ++t) targets += (t ? "," : "") + std::string(simdmax_target_name(t));
+  benchmark::AddCustomContext("simdmax_version", simdmax_version());
+  benchmark::AddCustomContext("simdmax_targets", targets);
+
+  // Shape by shape: without random interleaving, all implementations of a shape run back to back.
+  for (const Shape& shape : Shapes()) {
+    RegisterMemcpy(shape);
+    RegisterSimdmax(shape);
+#ifdef SIMDMAX_BENCH_HAVE_ONEDNN
+    RegisterOneDnn(shape);
+#endif
+#ifdef SIMDMAX_BENCH_HAVE_XNNPACK
+    RegisterXnnpack(shape);
+#endif
+#ifdef SIMDMAX_BENCH_HAVE_TORCH
+    RegisterTorch(shape);
+#endif
+  }
+
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,48 @@
+// Peer: oneDNN 2.6 (libdnnl-dev), dnnl::softmax_v2_forward with softmax_accurate / softmax_log over axis 1.
+// The primitive is created outside the timed loop; execute + stream.wait() are timed. oneDNN's Debian build uses
+// OpenMP threading, so the thread count is set with omp_set_num_threads.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+
+#include "bench/common.h"
+
+namespace simdmax_bench {
+
+void RegisterOneDnn(const Shape& shape) {
+  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+    for (int threads : ThreadCounts()) {
+      Register(OpName(op), "onednn", shape, threads, [=](benchmark::State& state) {
+        Buffers b = BuffersFor(shape);
+        omp_set_num_threads(threads);
+        try {
+          static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+          dnnl::stream stream(engine);
+          const dnnl::memory::dims dims = {static_cast<dnnl::memory::dim>(shape.rows),
+                                           static_cast<dnnl::memory::dim>(shape.cols)};
+          dnnl::memory::desc md(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+          const auto algorithm =
+              op == Op::kSoftmax ? dnnl::algorithm::softmax_accurate : dnnl::algorithm::softmax_log;
+          dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, md, /*axis=*/1);
+          dnnl::softmax_v2_forward::primitive_desc pd(desc, engine);
+          dnnl::softmax_v2_forward primitive(pd);
+          dnnl::memory src(md, engine, const_cast<float*>(b.in));
+          dnnl::memory dst(md, engine, b.out);
+          const std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+          for (auto _ : state) {
+            primitive.execute(stream, args);
+            stream.wait();
+            benchmark::ClobberMemory();
+          }
+        } catch (const dnnl::error& e) {
+          state.SkipWithError(e.what());
+          return;
+        }
+        SetCounters(state, shape);
+      });
+    }
+  }
+}
+
+}  // namespace simdmax_bench

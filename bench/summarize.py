@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Summarises simdmax_bench JSON (Google Benchmark) as Markdown tables. Standard library only.
+
+    bench/summarize.py RESULT.json [MORE.json ...] [--merged-out FILE] [--md-out FILE]
+
+Several inputs are merged (scripts/bench.sh runs the PyTorch benchmarks a second time with
+ATEN_CPU_CAPABILITY=avx512); --merged-out writes the merged JSON. Benchmark names follow
+<op>/<impl>/<rows>x<cols>/threads:<n>[/real_time] (bench/common.h). Throughput is the median over repetitions of
+items_per_second (elements/s), printed in Gelem/s.
+"""
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+OPS = ("softmax", "log_softmax")
+
+
+def parse_name(run_name):
+    parts = run_name.split("/")
+    if len(parts) < 4 or not parts[3].startswith("threads:"):
+        return None
+    rows, cols = parts[2].split("x")
+    return parts[0], parts[1], (int(rows), int(cols)), int(parts[3][len("threads:"):])
+
+
+def load(paths):
+    merged = None
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        if merged is None:
+            merged = data
+        else:
+            merged["benchmarks"].extend(data.get("benchmarks", []))
+    return merged
+
+
+def medians(data):
+    """{(op, impl, shape, threads): median Gelem/s} from iteration runs (aggregates only as a fallback)."""
+    samples = defaultdict(list)
+    aggregate_medians = {}
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred") or "items_per_second" not in b:
+            continue
+        key = parse_name(b.get("run_name", b["name"]))
+        if key is None:
+            continue
+        gelem = b["items_per_second"] / 1e9
+        if b.get("run_type", "iteration") == "iteration":
+            samples[key].append(gelem)
+        elif b.get("aggregate_name") == "median":
+            aggregate_medians[key] = gelem
+    result = {k: statistics.median(v) for k, v in samples.items()}
+    for k, v in aggregate_medians.items():
+        result.setdefault(k, v)
+    return result, {k: len(v) for k, v in samples.items()}
+
+
+# The issue's order; other shapes follow by size. (Random interleaving shuffles the JSON's order.)
+SHAPE_ORDER = [(1, 1000), (1, 32000), (1, 128000), (128, 128), (1024, 1024), (64, 32000), (4096, 64),
+               (8, 1048576), (16, 4194304)]
+
+
+def ordered_shapes(med):
+    def key(s):
+        return (SHAPE_ORDER.index(s), 0, 0) if s in SHAPE_ORDER else (len(SHAPE_ORDER), s[0] * s[1], s[1])
+    return sorted({k[2] for k in med}, key=key)
+
+
+def fmt(x, digits=2):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def pct(x):
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def shape_name(shape):
+    return f"{shape[0]}×{shape[1]}"
+
+
+def summarize(data, command=None):
+    med, counts = medians(data)
+    ctx = data.get("context", {})
+    targets = [t for t in ctx.get("simdmax_targets", "").split(",") if t]
+    if not targets:  # older JSON: infer from the names
+        targets = sorted({k[1].split(":", 1)[1] for k in med if k[1].startswith("simdmax:")})
+    best = targets[0] if targets else None
+    shapes = ordered_shapes(med)
+    threads_list = sorted({k[3] for k in med if k[0] in OPS})
+    peers = sorted({k[1] for k in med if k[0] in OPS and not k[1].startswith("simdmax:")})
+    reps = sorted(set(counts.values())) or [0]
+
+    out = []
+    out.append("# simdmax benchmark summary\n")
+    if command:
+        out.append(f"- reproduce with: `{command}`")
+    out.append(f"- date: {ctx.get('date', '?')}, host: {ctx.get('host_name', '?')}, "
+               f"{ctx.get('num_cpus', '?')} CPUs @ {ctx.get('mhz_per_cpu', '?')} MHz")
+    caches = ", ".join(f"L{c['level']} {c['type'][0]} {c['size'] // 1024} KiB"
+                       for c in ctx.get("caches", []))
+    if caches:
+        out.append(f"- caches: {caches}")
+    load = ctx.get("load_avg")
+    if load:
+        out.append(f"- load average at start: {', '.join(f'{x:.2f}' for x in load)} "
+                   "(above ~0.5 other processes shared the cores; multi-thread figures suffer most)")
+    out.append(f"- simdmax {ctx.get('simdmax_version', '?')}, targets (best first): {', '.join(targets)}")
+    out.append(f"- peers: {', '.join(peers) if peers else 'none compiled in'}")
+    out.append(f"- repetitions per benchmark: {'/'.join(map(str, reps))}; figures are medians, in Gelem/s "
+               "(1 Gelem/s = 8 GB/s: one 4-byte read + one 4-byte write per element)")
+    out.append("- memcpy copies the same bytes with one thread; '% memcpy' compares with it for every thread count")
+    out.append("")
+
+    for op in OPS:
+        for threads in threads_list:
+            out.append(f"## {op}, {threads} thread{'s' if threads > 1 else ''}: simdmax ({best}) vs peers\n")
+            head = ["shape", f"simdmax {best}"] + peers + ["memcpy", "best peer", "simdmax ÷ best peer",
+                                                           "simdmax % memcpy", "best peer % memcpy"]
+            if threads > 1:
+                head.append(f"simdmax ×{threads}t ÷ 1t")
+            out.append("| " + " | ".join(head) + " |")
+            out.append("|" + "---|" * len(head))
+            for shape in shapes:
+                s = med.get((op, f"simdmax:{best}", shape, threads))
+                if s is None and not any(med.get((op, p, shape, threads)) for p in peers):
+                    continue
+                peer_vals = [med.get((op, p, shape, threads)) for p in peers]
+                m = med.get(("memcpy", "memcpy", shape, 1))
+                avail = [(v, p) for v, p in zip(peer_vals, peers) if v is not None]
+                bp_val, bp_name = max(avail) if avail else (None, "–")
+                row = [shape_name(shape), fmt(s)] + [fmt(v) for v in peer_vals] + [
+                    fmt(m), bp_name,
+                    f"{s / bp_val:.2f}×" if s and bp_val else "–",
+                    pct(s / m) if s and m else "–",
+                    pct(bp_val / m) if bp_val and m else "–"]
+                if threads > 1:
+                    s1 = med.get((op, f"simdmax:{best}", shape, 1))
+                    row.append(f"{s / s1:.2f}×" if s and s1 else "–")
+                out.append("| " + " | ".join(row) + " |")
+            out.append("")
+
+    out.append("## simdmax per target (Gelem/s)\n")
+    for op in OPS:
+        for threads in threads_list:
+            out.append(f"### {op}, {threads} thread{'s' if threads > 1 else ''}\n")
+            head = ["shape"] + targets + ["best peer"]
+            out.append("| " + " | ".join(head) + " |")
+            out.append("|" + "---|" * len(head))
+            for shape in shapes:
+                vals = [med.get((op, f"simdmax:{t}", shape, threads)) for t in targets]
+                if all(v is None for v in vals):
+                    continue
+                avail = [(med[(op, p, shape, threads)], p) for p in peers if (op, p, shape, threads) in med]
+                bp = f"{max(avail)[0]:.2f} ({max(avail)[1]})" if avail else "–"
+                out.append("| " + " | ".join([shape_name(shape)] + [fmt(v) for v in vals] + [bp]) + " |")
+            out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("inputs", nargs="+")
+    ap.add_argument("--merged-out", help="write the merged JSON here")
+    ap.add_argument("--md-out", help="also write the Markdown here")
+    ap.add_argument("--command", help="the command that produced the results, printed in the header")
+    args = ap.parse_args()
+    data = load(args.inputs)
+    if args.merged_out:
+        with open(args.merged_out, "w") as f:
+            json.dump(data, f, indent=1)
+    md = summarize(data, args.command)
+    if args.md_out:
+        with open(args.md_out, "w") as f:
+            f.write(md + "\n")
+    sys.stdout.write(md + "\n")
+
+
+if __name__ == "__main__":
+    main()
