@@ -1,6 +1,8 @@
 // Memory layout on every target: strides with padding that must stay untouched, in place, and batches whose rows
 // must be bit-identical to single-row calls whatever the thread count.
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -99,6 +101,46 @@ TEST_P(SoftmaxLayout, BatchBitIdenticalAcrossThreadCounts) {
       ASSERT_EQ(op(rows, cols, x.data(), cols, all.data(), cols), SIMDMAX_OK);
       EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float))) << rows << "x" << cols;
       EXPECT_EQ(0, std::memcmp(one.data(), all.data(), one.size() * sizeof(float))) << rows << "x" << cols;
+    }
+  }
+}
+
+// Rows longer than one chunk (kernels/row_chunks.h) with special values in one chunk, in place and split across
+// threads: the chunk passes must decide per row (a NaN in the last chunk still makes the whole row NaN, though
+// earlier chunks were already overwritten in place).
+TEST_P(SoftmaxLayout, SpecialValuesAcrossChunksInPlace) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const size_t n = 9 * 16384 + 100;  // > 2 * kMinElementsPerTask: split across threads when threads > 1
+  struct Case {
+    const char* what;
+    size_t index;
+    float value;
+    bool whole_chunk;
+  };
+  const Case cases[] = {{"NaN in last chunk", n - 3, std::nanf(""), false},
+                        {"+inf in middle chunk", 20000, kInf, false},
+                        {"-inf chunk", 16384, -kInf, true},
+                        {"-inf entries", 40000, -kInf, false}};
+  for (size_t threads : {1, 2}) {
+    simdmax_set_max_threads(threads);
+    for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+      const OpFn fn = op == Op::kSoftmax ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
+      for (const Case& c : cases) {
+        std::vector<float> x = MakeRow(Distribution::kUniform10, n, 4);
+        if (c.whole_chunk) {
+          for (size_t i = c.index; i < c.index + 16384; ++i) x[i] = c.value;
+        } else {
+          x[c.index] = c.value;
+          x[c.index + 7] = c.value;
+        }
+        const std::vector<long double> ref = ReferenceRow(op, x.data(), n);
+        ASSERT_EQ(fn(1, n, x.data(), n, x.data(), n), SIMDMAX_OK);
+        UlpStats stats;
+        for (size_t i = 0; i < n; ++i) stats.Add(i, x[i], ref[i]);
+        EXPECT_LE(stats.max_ulp, op == Op::kSoftmax ? kSoftmaxMaxUlp : kLogSoftmaxMaxUlp)
+            << c.what << " " << OpName(op) << " threads=" << threads << " worst at " << stats.worst_index << ": "
+            << stats.worst_actual << " want " << static_cast<double>(stats.worst_reference);
+      }
     }
   }
 }
