@@ -33,14 +33,21 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-template <class D, class V = hn::Vec<D>>
+//
+// kScaleLog2 > 0 returns exp(hi + lo) * 2^kScaleLog2 and moves the flush threshold down by kScaleLog2 * ln2, so
+// that terms down to exp(-87.5 - kScaleLog2 * ln2) survive. Log-softmax needs it: its output at the row maximum is
+// -log1p(rest) ~ -rest, and when rest is ~1e-35 the terms below exp(-87.5) are a visible part of it (flushing them
+// cost up to millions of ULP, found by tests/special_values_test.cc on rows like [0, -87.3, -88.7]).
+template <int kScaleLog2 = 0, class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
+  static_assert(kScaleLog2 >= 0 && kScaleLog2 <= 64, "2^(n + kScaleLog2) must stay a normal float");
   const hn::RebindToSigned<D> di;
   constexpr float kLog2E = 1.44269502f;
   constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
   constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kFlushBelow = -87.5f;  // exp(-87.5) < FLT_MIN; also keeps n >= -126 so 2^n is normal
+  // exp(-87.5) < FLT_MIN; also keeps n + kScaleLog2 >= -126 so 2^(n + kScaleLog2) is normal.
+  constexpr float kFlushBelow = -87.5f - static_cast<float>(kScaleLog2) * 0.69314718f;
   // Q(r) coefficients (r^2 .. r^6 of exp), minimax relative error 3.5e-9 on [-0.354, 0.354].
   constexpr float kC2 = 0.49999994f;
   constexpr float kC3 = 0.16666509f;
@@ -62,7 +69,7 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
   // 2^n for n in [-126, 127]: the shifter left n (two's complement) in the low mantissa bits; shifting by 23 moves
   // it to the exponent field and discards the shifter's own bits.
-  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, 127 << 23));
+  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, (127 + kScaleLog2) << 23));
   const V scaled = hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
   return hn::IfThenZeroElse(flush, scaled);
 }

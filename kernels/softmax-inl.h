@@ -44,8 +44,15 @@ struct ExpSum {
 
 // Pass 2. kStore: also write e to y (softmax). kCountMax: count entries equal to the max instead of adding their
 // exact 1s to the f64 sum (log-softmax needs sum - 1 to full relative precision).
+//
+// kCountMax also scales the summed terms by 2^64 (ExpOfPair<64>) and unscales the f64 sum: log-softmax's output at
+// the max is -log1p(rest), and rest may be made of terms below the float flush threshold exp(-87.5) (a row
+// [0, -87.3, -88.7] has rest ~1.5e-38, a quarter of it from exp(-88.7)). Softmax stores its terms, which must not be
+// scaled, and cannot see terms < FLT_MIN beside a sum >= 1.
 template <bool kStore, bool kCountMax, class D>
 HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
+  static_assert(!(kStore && kCountMax), "stored terms must not be scaled");
+  constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
   const F64AccTag<D> dd;
   auto acc_lo = hn::Zero(dd), acc_hi = hn::Zero(dd);
@@ -54,7 +61,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   const auto exp_of = [&](V v) HWY_ATTR {
     V lo;
     const V hi = TwoSum(v, neg_max, lo);
-    V e = ExpOfPair(d, hi, lo);
+    V e = ExpOfPair<kScaleLog2>(d, hi, lo);
     if (kCountMax) {
       const auto at_max = hn::Eq(hi, hn::Zero(d));
       sum.at_max += hn::CountTrue(d, at_max);
@@ -71,7 +78,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   } else {
     VisitRow(d, x, n, kPad, exp_of);
   }
-  sum.rest = hn::GetLane(hn::SumOfLanes(dd, hn::Add(acc_lo, acc_hi)));
+  sum.rest = ::ldexp(hn::GetLane(hn::SumOfLanes(dd, hn::Add(acc_lo, acc_hi))), -kScaleLog2);  // exact
   return sum;
 }
 

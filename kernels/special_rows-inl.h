@@ -48,7 +48,8 @@ HWY_INLINE bool WriteNonFiniteRow(D d, const float* x, float* y, size_t n) {
   }
   if (pos_inf_count != 0) {
     const double k = static_cast<double>(pos_inf_count);
-    const auto at_inf = hn::Set(d, log ? static_cast<float>(-::log(k)) : static_cast<float>(1.0 / k));
+    // 0.0 - log(k), not -log(k): k == 1 must give +0, like a finite row of length 1, not -0.
+    const auto at_inf = hn::Set(d, log ? static_cast<float>(0.0 - ::log(k)) : static_cast<float>(1.0 / k));
     const auto elsewhere = hn::Set(d, log ? -kInf : 0.0f);
     MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D> v) HWY_ATTR {
       return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere);
