@@ -11,7 +11,9 @@ namespace simdmax {
 
 // Checks a rows x cols matrix pair for the row-wise ops, in this order: NULL_POINTER, INVALID_STRIDE,
 // INVALID_SHAPE (the span (rows - 1) * stride + cols elements overflows size_t bytes or the address space),
-// OVERLAP (the spans intersect and the call is not exactly in place). Call only when rows and cols are nonzero.
+// OVERLAP (not exactly in place, and: with equal strides, some x row shares a byte with some y row (exact, so rows
+// interleaved in one buffer are accepted); with unequal strides, the spans from first to last element intersect
+// (conservative)). Call only when rows and cols are nonzero.
 simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
                              size_t y_stride);
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include <tbb/blocked_range.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
@@ -24,7 +25,12 @@ size_t g_arena_threads = 0;
 std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
   std::lock_guard<std::mutex> lock(g_arena_mutex);
   if (!g_arena || g_arena_threads != threads) {
-    g_arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic : static_cast<int>(threads));
+    // Clamped to the cores TBB would use: a larger arena only adds idle slots, and huge limits crashed (an arena of
+    // 2^31 - 1 slots segfaults inside TBB; static_cast<int> of 2^32 gives an invalid 0). Found by
+    // tests/argument_errors_test.cc (EveryValueIsAccepted).
+    const size_t cores = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
+    g_arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
+                                                             : static_cast<int>(std::min(threads, cores)));
     g_arena_threads = threads;
   }
   return g_arena;

@@ -37,19 +37,23 @@ namespace hn = hwy::HWY_NAMESPACE;
 // vscalefps scales into the subnormal range and rounds to 0 below it: clamping at -110 (2^-159) changes nothing
 // and every argument below about -103.9 gives exactly 0.
 constexpr float kFlushBelow = -110.0f;
-constexpr bool kExpFlushesToZero = true;
 #else
 // exp(-87.5) < FLT_MIN, and n = round(-87.5 / ln 2) = -126 keeps 2^n normal for the exponent-field scaling; the
 // clamped lanes return exp(-87.5) ~ 1e-38, not 0.
 constexpr float kFlushBelow = -87.5f;
-constexpr bool kExpFlushesToZero = false;
 #endif
 
 // exp(hi + lo) for finite hi <= 0.5 and |lo| <= ulp(hi). Arguments below kFlushBelow are clamped, so those lanes
 // return a value below FLT_MIN (not necessarily 0): harmless in a sum >= 1, and an output below FLT_MIN counts as
 // exact. Callers that need an exact 0 (masked -inf entries) use ExpOfPairMasked.
-template <class D, class V = hn::Vec<D>>
+//
+// kScaleLog2 > 0 returns exp(hi + lo) * 2^kScaleLog2 and moves the clamp down by kScaleLog2 * ln2, so that terms
+// down to exp(kFlushBelow - kScaleLog2 * ln2) are computed. Log-softmax needs it: its output at the row maximum is
+// -log1p(rest) ~ -rest, and when rest is ~1e-35 the terms below FLT_MIN are a visible part of it (dropping them
+// cost up to millions of ULP on rows like [0, -87.3, -88.7]; found by tests/special_values_test.cc).
+template <int kScaleLog2 = 0, class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
+  static_assert(kScaleLog2 >= 0 && kScaleLog2 <= 64, "2^(n + kScaleLog2) must stay a normal float");
   constexpr float kLog2E = 1.44269502f;
   constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
   constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
@@ -63,7 +67,8 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
 
   // One Max instead of a compare and a select: keeps n >= -126 so that 2^n below is a normal float, and keeps
   // huge negative arguments from turning the reduction into inf - inf.
-  const V x = hn::Max(hi, hn::Set(d, kFlushBelow));
+  constexpr float kClamp = kFlushBelow - static_cast<float>(kScaleLog2) * 0.69314718f;
+  const V x = hn::Max(hi, hn::Set(d, kClamp));
   const V shifted = hn::MulAdd(x, hn::Set(d, kLog2E), hn::Set(d, kShifter));
   const V n = hn::Sub(shifted, hn::Set(d, kShifter));
   const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), x);  // exact
@@ -78,21 +83,23 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   // vscalefps: p * 2^n in one instruction (Highway 1.0.3 has no op for it).
   (void)shifted;
-  return V{_mm512_scalef_ps(p.raw, n.raw)};
+  return V{_mm512_scalef_ps(p.raw, hn::Add(n, hn::Set(d, static_cast<float>(kScaleLog2))).raw)};
 #else
   // 2^n for n in [-126, 127]: the shifter left n (two's complement) in the low mantissa bits; shifting by 23 moves
   // it to the exponent field and discards the shifter's own bits.
   const hn::RebindToSigned<D> di;
-  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, 127 << 23));
+  const auto exponent =
+      hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, (127 + kScaleLog2) << 23));
   return hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
 #endif
 }
 
 // As ExpOfPair, for any hi including -inf (and lo NaN there, as TwoSum gives for x = -inf): exactly 0 below
 // kFlushBelow. Used for rows with masked (-inf) entries, or whose x - max overflows.
-template <class D, class V = hn::Vec<D>>
+template <int kScaleLog2 = 0, class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpOfPairMasked(D d, V hi, V lo) {
-  return hn::IfThenZeroElse(hn::Lt(hi, hn::Set(d, kFlushBelow)), ExpOfPair(d, hi, lo));
+  constexpr float kClamp = kFlushBelow - static_cast<float>(kScaleLog2) * 0.69314718f;
+  return hn::IfThenZeroElse(hn::Lt(hi, hn::Set(d, kClamp)), ExpOfPair<kScaleLog2>(d, hi, lo));
 }
 
 }  // namespace HWY_NAMESPACE

@@ -77,7 +77,8 @@ inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkF
     // NaN anywhere: all NaN. +inf: the limit, 1/k (log: -log k) at the +inf entries. All -inf: 0 (log: -inf).
     ChunkFinish f{};
     f.fill = nan != 0 ? std::numeric_limits<float>::quiet_NaN() : (log ? -kInf : 0.0f);
-    f.at_inf = log ? static_cast<float>(-::log(static_cast<double>(pos_inf)))
+    // 0.0 - log(k), not -log(k): k == 1 must give +0, like a finite row of length 1, not -0.
+    f.at_inf = log ? static_cast<float>(0.0 - ::log(static_cast<double>(pos_inf)))
                    : static_cast<float>(1.0 / static_cast<double>(pos_inf));
     for (size_t c = 0; c < count; ++c) {
       finish[c] = f;

@@ -52,8 +52,15 @@ struct ExpSum {
 // exact 1s to the f64 sum (log-softmax needs sum - 1 to full relative precision). kMasked: the row has -inf
 // entries or x - max may overflow, so exp must give exactly 0 for -inf arguments (ExpOfPairMasked).
 // kOrder: which of x and max is larger in magnitude over the chunk (kernels/sum_order.h).
+//
+// kCountMax also scales the summed terms by 2^64 (ExpOfPair<64>) and unscales the sum: log-softmax's output at the
+// max is -log1p(rest), and rest may be made of terms below FLT_MIN (a row [0, -87.3, -88.7] has rest ~1.5e-38, a
+// quarter of it from exp(-88.7)). Softmax stores its terms, which must not be scaled, and cannot see terms below
+// FLT_MIN beside a sum >= 1.
 template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, class D>
 HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
+  static_assert(!(kStore && kCountMax), "stored terms must not be scaled");
+  constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
   CompensatedSum<V> acc = ZeroSum</*kSeeded=*/!kCountMax>(d);
   const V neg_max = hn::Set(d, -max);
@@ -62,7 +69,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   const auto exp_of = [&](V v, auto... tail_mask) HWY_ATTR {
     V lo;
     const V hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
-    V e = kMasked ? ExpOfPairMasked(d, hi, lo) : ExpOfPair(d, hi, lo);
+    V e = kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
     V e_sum = e;
     (void)((e_sum = hn::IfThenElseZero(tail_mask, e_sum)), ...);
     if (kCountMax) {
@@ -79,7 +86,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   } else {
     VisitRow(d, x, n, max, exp_of);
   }
-  sum.rest = SumTotal(d, acc);
+  sum.rest = ::ldexp(SumTotal(d, acc), -kScaleLog2);  // exact
   return sum;
 }
 
@@ -113,10 +120,9 @@ HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, ChunkState* s
   }
   state->max = max.max;
   state->masked = NeedsMasking(max);
-  // Log-softmax can see the tiny values the unmasked exp returns below its clamp (near the max the result is
-  // -log1p(rest) with rest possibly ~1e-40, so n * 1e-38 of clamp residue would show): it takes the masked exp
-  // unless this target's exp already flushes to exactly 0.
-  const bool masked = state->masked || (!kSoftmax && !kExpFlushesToZero);
+  // The unmasked exp leaves a residue below FLT_MIN (or, scaled for log-softmax, below 2^-64 FLT_MIN) for the
+  // clamped lanes: invisible beside the terms that matter in both sums.
+  const bool masked = state->masked;
   state->min = max.min;
   ExpSum sum;
   if (masked) {

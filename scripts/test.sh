@@ -2,7 +2,8 @@
 # Builds simdmax and runs the whole test suite with ctest: the tolerance suite on every target this CPU supports,
 # the API and layout tests, and the find_package consumer example against an install tree.
 #   scripts/test.sh            native Release build + tests (what the README's quick start runs)
-#   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests
+#   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests, and a bounded
+#                              libFuzzer run (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,14 @@ done
 jobs=$(nproc 2>/dev/null || echo 2)
 scripts/install_deps.sh
 
+step() {  # step NAME COMMAND...: runs a step and prints its time (CI logs show where the time goes)
+  local name=$1 start
+  shift
+  start=$(date +%s)
+  "$@"
+  echo "== simdmax: $name took $(( $(date +%s) - start )) s =="
+}
+
 run_preset() {
   local preset=$1
   echo "== simdmax: $preset build =="
@@ -26,8 +35,9 @@ run_preset() {
   ctest --preset "$preset" -j "$jobs"
 }
 
-run_preset release
+step release run_preset release
 if [ "$ci" -eq 1 ]; then
-  run_preset asan
+  step asan run_preset asan
+  step fuzz scripts/fuzz.sh "${SIMDMAX_FUZZ_SECONDS:-60}"
 fi
 echo "== simdmax: all tests passed =="

@@ -70,50 +70,7 @@ TEST(Api, ZeroSizedIsNoOpEvenWithNull) {
   }
 }
 
-// Every argument error: the specific status, and the output byte-for-byte unchanged.
-TEST(Api, ArgumentErrorsLeaveOutputUntouched) {
-  std::vector<float> x(64, 1.0f);
-  for (OpFn op : kOps) {
-    struct Case {
-      const char* what;
-      size_t rows, cols;
-      const float* x;
-      size_t xs;
-      bool null_y;
-      size_t ys;
-      simdmax_status want;
-    };
-    const Case cases[] = {
-        {"null x", 2, 4, nullptr, 4, false, 4, SIMDMAX_ERROR_NULL_POINTER},
-        {"null y", 2, 4, x.data(), 4, true, 4, SIMDMAX_ERROR_NULL_POINTER},
-        {"x stride < cols", 2, 4, x.data(), 3, false, 4, SIMDMAX_ERROR_INVALID_STRIDE},
-        {"y stride < cols", 2, 4, x.data(), 4, false, 3, SIMDMAX_ERROR_INVALID_STRIDE},
-        {"rows * stride overflows", SIZE_MAX / 2, 4, x.data(), 4, false, 4, SIMDMAX_ERROR_INVALID_SHAPE},
-        {"stride overflows bytes", 2, 4, x.data(), SIZE_MAX / 4, false, 4, SIMDMAX_ERROR_INVALID_SHAPE},
-    };
-    for (const Case& c : cases) {
-      std::vector<float> y(64, kSentinel);
-      EXPECT_EQ(op(c.rows, c.cols, c.x, c.xs, c.null_y ? nullptr : y.data(), c.ys), c.want) << c.what;
-      for (float v : y) ASSERT_EQ(v, kSentinel) << c.what;
-    }
-  }
-}
-
-TEST(Api, OverlapIsRejectedExceptExactlyInPlace) {
-  for (OpFn op : kOps) {
-    std::vector<float> buffer(64, kSentinel);
-    const std::vector<float> before = buffer;
-    // Output shifted by one element: partial overlap.
-    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data() + 1, 8), SIMDMAX_ERROR_OVERLAP);
-    // Same start, different strides: rows 1.. overlap differently.
-    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data(), 9), SIMDMAX_ERROR_OVERLAP);
-    EXPECT_EQ(buffer, before);
-    // Adjacent, not overlapping.
-    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data() + 16, 8), SIMDMAX_OK);
-    // Exactly in place.
-    EXPECT_EQ(op(2, 8, buffer.data(), 8, buffer.data(), 8), SIMDMAX_OK);
-  }
-}
+// Argument errors (status and untouched output, per entry point): tests/argument_errors_test.cc.
 
 TEST(Api, SetMaxThreads) {
   EXPECT_EQ(simdmax_set_max_threads(1), SIMDMAX_OK);

@@ -75,6 +75,10 @@ TEST_P(SoftmaxAccuracy, EveryTailAndPowerOfTwo) {
 
 TEST_P(SoftmaxAccuracy, LongRows) {
   for (size_t n : LongLengths()) {
+#ifdef SIMDMAX_TEST_UNDER_SANITIZER
+    // ASan/UBSan: 4M rows take ~25 s per target and exercise no code that 1M does not; the Release suite keeps them.
+    if (n > (size_t{1} << 20)) continue;
+#endif
     for (Distribution dist : {Distribution::kUniform10, Distribution::kShifted1e4, Distribution::kOneDominant}) {
       for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) CheckRow(op, dist, n);
     }

@@ -46,8 +46,10 @@ SIMDMAX_API const char* simdmax_version(void);
 /* Row-wise softmax: y[r][c] = exp(x[r][c] - max_r) / sum_c' exp(x[r][c'] - max_r).
  *
  * Shapes: x is rows x cols with row stride x_stride; y likewise with y_stride; both strides >= cols.
- * Aliasing: y == x with y_stride == x_stride is in place; any other overlap of the two row sets is an error
- *   (the check is conservative: it compares the spans from the first to the last element of each matrix).
+ * Aliasing: y == x with y_stride == x_stride is in place; any other overlap of the two row sets is an error.
+ *   With equal strides the check is exact (x and y rows interleaved in one buffer without sharing a byte are
+ *   accepted); with different strides it is conservative (the spans from the first to the last element of each
+ *   matrix must not intersect).
  * rows == 0 or cols == 0: no-op, SIMDMAX_OK (pointers may then be NULL).
  * Errors: NULL_POINTER (x or y NULL with work to do), INVALID_STRIDE (a stride < cols), INVALID_SHAPE
  *   ((rows - 1) * stride + cols elements do not fit in size_t bytes or wrap the address space), OVERLAP.

@@ -1,0 +1,228 @@
+// Concurrency and determinism: every row entry point (tests/entry_points.h) called from many std::threads at once
+// and from inside TBB tasks of the caller's own tbb::task_arena, compared bit for bit with single-threaded runs;
+// one thread switching the target (or the thread limit) continuously while others compute, where each call must
+// use one target throughout (its result equals one of the per-target results); results bit-identical across
+// thread counts 1..4 and repeated runs on every target.
+#include <atomic>
+#include <cfloat>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include "simdmax/simdmax.h"
+#include "tests/entry_points.h"
+#include "tests/inputs.h"
+#include "tests/target_fixture.h"
+
+namespace simdmax_test {
+namespace {
+
+#ifdef SIMDMAX_TEST_UNDER_SANITIZER
+constexpr int kIterations = 3;  // ASan/UBSan run ~10x slower; the interleavings still happen
+#else
+constexpr int kIterations = 20;
+#endif
+constexpr int kThreads = 8;
+
+// A batch: shape and input. Shapes cover the serial path (small), the TBB path (large) and special rows.
+struct Batch {
+  size_t rows, cols;
+  std::vector<float> x;
+};
+
+std::vector<Batch> MakeBatches() {
+  std::vector<Batch> batches;
+  for (auto [rows, cols] : {std::pair<size_t, size_t>{1, 1000}, {7, 33}, {96, 4096}, {2048, 67}}) {
+    Batch b{rows, cols, std::vector<float>(rows * cols)};
+    for (size_t r = 0; r < rows; ++r) {
+      const std::vector<float> row = MakeRow(kAllDistributions[r % 6], cols, 40 + r);
+      std::memcpy(&b.x[r * cols], row.data(), cols * sizeof(float));
+    }
+    // A few special rows: masked entries, a NaN, +inf, FLT_MAX.
+    b.x[0] = -std::numeric_limits<float>::infinity();
+    if (rows > 2) b.x[cols + cols / 2] = std::numeric_limits<float>::quiet_NaN();
+    if (rows > 3) b.x[2 * cols] = std::numeric_limits<float>::infinity();
+    if (rows > 4) b.x[3 * cols + 1] = FLT_MAX;
+    batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+using Results = std::vector<std::vector<std::vector<float>>>;  // [entry point][batch] -> output
+
+Results Compute(const std::vector<Batch>& batches) {
+  Results results;
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    results.emplace_back();
+    for (const Batch& b : batches) {
+      std::vector<float> y(b.x.size());
+      EXPECT_EQ(ep.fn(b.rows, b.cols, b.x.data(), b.cols, y.data(), b.cols), SIMDMAX_OK);
+      results.back().push_back(std::move(y));
+    }
+  }
+  return results;
+}
+
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Runs every entry point on every batch and counts results that differ from `want`.
+int RunAllAndCount(const std::vector<Batch>& batches, const Results& want) {
+  int mismatches = 0;
+  for (size_t e = 0; e < RowEntryPoints().size(); ++e) {
+    for (size_t b = 0; b < batches.size(); ++b) {
+      const Batch& batch = batches[b];
+      std::vector<float> y(batch.x.size());
+      if (RowEntryPoints()[e].fn(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols) !=
+              SIMDMAX_OK ||
+          !SameBits(y, want[e][b])) {
+        ++mismatches;
+      }
+    }
+  }
+  return mismatches;
+}
+
+class Concurrency : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    simdmax_select_target(nullptr);
+    simdmax_set_max_threads(1);
+    batches_ = MakeBatches();
+    single_ = Compute(batches_);  // the single-threaded results everything is compared with
+    simdmax_set_max_threads(0);
+  }
+  void TearDown() override {
+    simdmax_select_target(nullptr);
+    simdmax_set_max_threads(0);
+  }
+  std::vector<Batch> batches_;
+  Results single_;
+};
+
+// Many plain threads at once, each running every op on every batch (the large ones go parallel inside).
+TEST_F(Concurrency, ManyStdThreads) {
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIterations; ++i) mismatches += RunAllAndCount(batches_, single_);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// From inside TBB tasks of the caller's own arena: simdmax's parallel_for runs nested in the caller's tasks
+// (simdmax enters its own arena), with no deadlock and the same bits.
+TEST_F(Concurrency, InsideCallerTaskArena) {
+  std::atomic<int> mismatches{0};
+  for (int arena_threads : {2, 4}) {
+    tbb::task_arena arena(arena_threads);
+    arena.execute([&] {
+      tbb::parallel_for(0, kThreads * kIterations / 4, [&](int) { mismatches += RunAllAndCount(batches_, single_); });
+    });
+    arena.execute([&] {
+      tbb::task_group group;
+      for (int t = 0; t < kThreads; ++t) group.run([&] { mismatches += RunAllAndCount(batches_, single_); });
+      group.wait();
+    });
+  }
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// One thread changes the thread limit continuously while others compute: results never change.
+TEST_F(Concurrency, ThreadLimitChangingWhileComputing) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> mismatches{0};
+  std::thread changer([&] {
+    for (size_t n = 0; !stop.load(); n = (n + 1) % 5) simdmax_set_max_threads(n);
+  });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < kIterations; ++i) mismatches += RunAllAndCount(batches_, single_);
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  stop = true;
+  changer.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+// One thread switches the target continuously while others compute: each call reads the selection once, so its
+// whole result (every row of the batch) equals the result of one target.
+TEST_F(Concurrency, TargetSwitchingWhileComputing) {
+  const std::vector<std::string> targets = SupportedTargets();
+  std::vector<Results> per_target;
+  simdmax_set_max_threads(1);
+  for (const std::string& target : targets) {
+    ASSERT_EQ(simdmax_select_target(target.c_str()), SIMDMAX_OK);
+    per_target.push_back(Compute(batches_));
+  }
+  simdmax_select_target(nullptr);
+  simdmax_set_max_threads(0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> mismatches{0};
+  std::atomic<long> switches{0};
+  std::thread switcher([&] {
+    for (size_t i = 0; !stop.load(); i = (i + 1) % targets.size()) {
+      simdmax_select_target(targets[i].c_str());
+      ++switches;
+    }
+  });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < kIterations; ++i) {
+        for (size_t e = 0; e < RowEntryPoints().size(); ++e) {
+          for (size_t b = 0; b < batches_.size(); ++b) {
+            const Batch& batch = batches_[b];
+            std::vector<float> y(batch.x.size());
+            RowEntryPoints()[e].fn(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols);
+            bool matches_one = false;
+            for (const Results& r : per_target) matches_one |= SameBits(y, r[e][b]);
+            if (!matches_one) ++mismatches;
+          }
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  stop = true;
+  switcher.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_GT(switches.load(), 0);
+}
+
+// Determinism on every target: bit-identical for thread counts 1..4 and 0 (all cores), and across repeated runs.
+class Determinism : public PerTarget {
+ protected:
+  void TearDown() override {
+    simdmax_set_max_threads(0);
+    PerTarget::TearDown();
+  }
+};
+
+TEST_P(Determinism, BitIdenticalAcrossThreadCountsAndRuns) {
+  const std::vector<Batch> batches = MakeBatches();
+  simdmax_set_max_threads(1);
+  const Results want = Compute(batches);
+  for (size_t threads : {1, 2, 3, 4, 0}) {
+    simdmax_set_max_threads(threads);
+    for (int run = 0; run < 2; ++run) EXPECT_EQ(RunAllAndCount(batches, want), 0) << threads << " threads";
+  }
+}
+
+SIMDMAX_INSTANTIATE_PER_TARGET(Determinism);
+
+}  // namespace
+}  // namespace simdmax_test

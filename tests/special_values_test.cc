@@ -1,0 +1,328 @@
+// The special-values table of README.md ("Special values"), enforced on every target and every row entry point:
+// NaN, masked (-inf) entries, +inf, +-FLT_MAX, values near the exp overflow/underflow thresholds, subnormals, rows
+// of length 1 and all-equal rows, at every position of every tail length, and inside strided / in-place batches.
+// Every output is compared with tests/reference.h (which implements the same semantics) within the op's ULP bound,
+// and the values the table promises exactly (0, -inf, 1, NaN) are checked exactly.
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simdmax/simdmax.h"
+#include "tests/entry_points.h"
+#include "tests/inputs.h"
+#include "tests/reference.h"
+#include "tests/target_fixture.h"
+#include "tests/ulp.h"
+
+namespace simdmax_test {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kSubnormal = 1.0e-40f;  // < FLT_MIN
+constexpr float kGuard = -12345.678f;
+constexpr size_t kMaxTail = 67;
+
+std::string Describe(const float* x, size_t n) {
+  std::ostringstream out;
+  out << "n=" << n << " x=[";
+  for (size_t i = 0; i < n && i < 12; ++i) out << (i ? " " : "") << x[i];
+  if (n > 12) out << " ...";
+  out << "]";
+  return out.str();
+}
+
+// Checks one output row against the reference: within the bound everywhere, and exactly what the table promises
+// at masked (-inf) entries, in NaN rows, and never NaN in a row without NaN. Returns false on the first failure so
+// that loops over thousands of rows stop at the first broken one.
+bool CheckRow(const RowEntryPoint& ep, const float* x, const float* y, size_t n) {
+  const std::vector<long double> ref = ReferenceRow(ep.op, x, n);
+  bool row_has_nan = false;
+  for (size_t i = 0; i < n; ++i) row_has_nan |= std::isnan(x[i]);
+  const bool log = (ep.op == Op::kLogSoftmax);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t ulp = UlpDistance(y[i], ref[i]);
+    if (ulp > ep.max_ulp) {
+      ADD_FAILURE() << ep.name << " " << Describe(x, n) << ": at " << i << " got " << y[i] << " want "
+                    << static_cast<double>(ref[i]) << " (" << ulp << " ulp)";
+      return false;
+    }
+    if (row_has_nan != static_cast<bool>(std::isnan(y[i]))) {
+      ADD_FAILURE() << ep.name << " " << Describe(x, n) << ": NaN mismatch at " << i << " got " << y[i];
+      return false;
+    }
+    if (x[i] == -kInf && !row_has_nan && !(log ? y[i] == -kInf : y[i] == 0.0f)) {
+      ADD_FAILURE() << ep.name << " " << Describe(x, n) << ": masked entry " << i << " got " << y[i];
+      return false;
+    }
+  }
+  return true;
+}
+
+// Runs the entry point on one contiguous row with guard elements after it, and checks the row and the guards.
+bool RunAndCheck(const RowEntryPoint& ep, const std::vector<float>& x) {
+  const size_t n = x.size();
+  std::vector<float> y(n + 16, kGuard);
+  if (ep.fn(1, n, x.data(), n, y.data(), n) != SIMDMAX_OK) {
+    ADD_FAILURE() << ep.name << " failed on " << Describe(x.data(), n);
+    return false;
+  }
+  for (size_t i = n; i < y.size(); ++i) {
+    if (y[i] != kGuard) {
+      ADD_FAILURE() << ep.name << " wrote past the row " << Describe(x.data(), n);
+      return false;
+    }
+  }
+  return CheckRow(ep, x.data(), y.data(), n);
+}
+
+class SpecialValues : public PerTarget {
+ protected:
+  void TearDown() override {
+    simdmax_set_max_threads(0);
+    PerTarget::TearDown();
+  }
+};
+
+// Every special value at every position of every tail length 1..67 (and a few longer rows), over a finite row:
+// exercises the whole-vector body and the padded tail of every pass, including the special-row path.
+TEST_P(SpecialValues, EverySpecialAtEveryPositionOfEveryTail) {
+  const float specials[] = {kNaN, -kInf, kInf, FLT_MAX, -FLT_MAX, kSubnormal, -kSubnormal, 88.7f, -88.7f, 0.0f};
+  std::vector<size_t> lengths;
+  for (size_t n = 1; n <= kMaxTail; ++n) lengths.push_back(n);
+  for (size_t n : {127, 128, 129, 1000}) lengths.push_back(n);
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (size_t n : lengths) {
+      const std::vector<float> base = MakeRow(Distribution::kUniform10, n, 11);
+      const size_t step = n > kMaxTail ? 7 : 1;  // long rows: a sample of positions, ends included
+      for (float special : specials) {
+        for (size_t pos = 0; pos < n; pos += (pos + step < n || pos == n - 1) ? step : n - 1 - pos) {
+          std::vector<float> x = base;
+          x[pos] = special;
+          ASSERT_TRUE(RunAndCheck(ep, x)) << "special " << special << " at " << pos;
+          if (pos == n - 1) break;
+        }
+      }
+    }
+  }
+}
+
+// Two different special values in one row, at every pair of positions of short rows: NaN beats +inf beats the
+// rest; +inf and -inf together give the +inf limit; -inf beside FLT_MAX stays masked.
+TEST_P(SpecialValues, PairsOfSpecials) {
+  const float specials[] = {kNaN, -kInf, kInf, FLT_MAX, -FLT_MAX};
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (size_t n = 2; n <= 19; ++n) {
+      const std::vector<float> base = MakeRow(Distribution::kUniform10, n, 12);
+      for (float a : specials) {
+        for (float b : specials) {
+          for (size_t i = 0; i < n; ++i) {
+            for (size_t j = 0; j < n; ++j) {
+              if (i == j) continue;
+              std::vector<float> x = base;
+              x[i] = a;
+              x[j] = b;
+              ASSERT_TRUE(RunAndCheck(ep, x)) << a << " at " << i << ", " << b << " at " << j;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// NaN anywhere makes the whole row NaN, whatever else the row holds (Highway's Exp(NaN) is 0, so this is handled
+// explicitly by the kernels).
+TEST_P(SpecialValues, NaNAnywhereMakesTheRowNaN) {
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (size_t n : {1, 2, 15, 16, 17, 4097}) {
+      for (float fill : {0.0f, -kInf, kInf, FLT_MAX, 1.0e4f}) {
+        std::vector<float> x(n, fill);
+        x[n / 2] = kNaN;
+        std::vector<float> y(n);
+        ASSERT_EQ(ep.fn(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+        for (size_t i = 0; i < n; ++i) ASSERT_TRUE(std::isnan(y[i])) << ep.name << " n=" << n << " fill " << fill;
+      }
+    }
+  }
+}
+
+// Masked rows: -inf entries give exactly 0 / -inf and the rest is the softmax of the finite entries; a fully
+// masked row gives zeros / -inf, never NaN.
+TEST_P(SpecialValues, MaskedEntries) {
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (size_t n = 1; n <= kMaxTail; ++n) {
+      ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, -kInf))) << "all -inf";
+      // Every other entry masked, then all but the last, then all but the first.
+      std::vector<float> x = MakeRow(Distribution::kUniform10, n, 13);
+      for (size_t i = 0; i < n; i += 2) x[i] = -kInf;
+      ASSERT_TRUE(RunAndCheck(ep, x));
+      std::vector<float> last(n, -kInf), first(n, -kInf);
+      last[n - 1] = 3.0f;
+      first[0] = -FLT_MAX;
+      ASSERT_TRUE(RunAndCheck(ep, last));
+      ASSERT_TRUE(RunAndCheck(ep, first));
+      // Softmax of the unmasked entries equals softmax of the row with the masked entries removed.
+      if (n >= 2) {
+        const std::vector<float> finite = MakeRow(Distribution::kUniform10, n, 14);
+        std::vector<float> masked = finite;
+        masked[n / 2] = -kInf;
+        std::vector<float> compact = finite;
+        compact.erase(compact.begin() + static_cast<std::ptrdiff_t>(n / 2));
+        std::vector<float> y_masked(n), y_compact(n - 1);
+        ASSERT_EQ(ep.fn(1, n, masked.data(), n, y_masked.data(), n), SIMDMAX_OK);
+        ASSERT_EQ(ep.fn(1, n - 1, compact.data(), n - 1, y_compact.data(), n - 1), SIMDMAX_OK);
+        const std::vector<long double> ref = ReferenceRow(ep.op, compact.data(), n - 1);
+        for (size_t i = 0, j = 0; i < n; ++i) {
+          if (i == n / 2) continue;
+          ASSERT_LE(UlpDistance(y_masked[i], ref[j++]), ep.max_ulp) << ep.name << " n=" << n << " i=" << i;
+        }
+      }
+    }
+  }
+}
+
+// k entries equal to +inf share the mass: 1/k (log: -log k) there, 0 (log: -inf) elsewhere.
+TEST_P(SpecialValues, PositiveInfinitiesShareTheMass) {
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    const bool log = (ep.op == Op::kLogSoftmax);
+    for (size_t n = 1; n <= kMaxTail; ++n) {
+      for (size_t k = 1; k <= n; k = k * 2 + 1) {
+        std::vector<float> x = MakeRow(Distribution::kUniform10, n, 15);
+        for (size_t i = 0; i < k; ++i) x[(i * 7) % n] = kInf;  // k distinct positions when gcd(7, n) == 1
+        size_t count = 0;
+        for (float v : x) count += (v == kInf);
+        std::vector<float> y(n);
+        ASSERT_EQ(ep.fn(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+        ASSERT_TRUE(CheckRow(ep, x.data(), y.data(), n));
+        for (size_t i = 0; i < n; ++i) {
+          if (x[i] == kInf) {
+            if (count == 1) ASSERT_EQ(y[i], log ? 0.0f : 1.0f) << n;
+          } else {
+            ASSERT_EQ(y[i], log ? -kInf : 0.0f) << ep.name << " n=" << n << " i=" << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Extreme finite magnitudes never overflow: +-FLT_MAX mixes (x - max overflows to -inf), values near the exp
+// thresholds (+-88.7, -87.3, -103.9), subnormals, in every combination the reference can tell apart.
+TEST_P(SpecialValues, ExtremeFiniteRows) {
+  const std::vector<std::vector<float>> rows = {
+      {FLT_MAX},
+      {-FLT_MAX},
+      {FLT_MAX, -FLT_MAX},
+      {-FLT_MAX, FLT_MAX, 0.0f},
+      {FLT_MAX, FLT_MAX},
+      {FLT_MAX, FLT_MAX, -FLT_MAX, 1.0f},
+      {-FLT_MAX, -FLT_MAX, -FLT_MAX},
+      {-FLT_MAX, 0.0f, -FLT_MAX},
+      {FLT_MAX, std::nextafter(FLT_MAX, 0.0f), 0.0f},
+      {88.7f, -88.7f},
+      {88.72283f, 88.72283f, 0.0f},
+      {-88.7f, -88.7f, -88.7f},
+      {0.0f, -87.3f, -88.7f, -103.9f, -104.0f},
+      {88.7f, 0.0f, -88.7f, 87.3f},
+      {kSubnormal, -kSubnormal, 0.0f},
+      {kSubnormal, kSubnormal, kSubnormal},
+      {FLT_MIN, kSubnormal, -FLT_MIN, std::numeric_limits<float>::denorm_min()},
+      {-kInf, kSubnormal},
+      {-kInf, -FLT_MAX, FLT_MAX},
+  };
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (const std::vector<float>& row : rows) {
+      ASSERT_TRUE(RunAndCheck(ep, row));
+      // The same values spread over every tail length (repeated cyclically).
+      for (size_t n = row.size(); n <= kMaxTail; ++n) {
+        std::vector<float> x(n);
+        for (size_t i = 0; i < n; ++i) x[i] = row[i % row.size()];
+        ASSERT_TRUE(RunAndCheck(ep, x));
+      }
+    }
+  }
+}
+
+// Rows of length 1: exactly 1 (log: exactly 0) for any finite or infinite value, 0 / -inf for -inf, NaN for NaN.
+TEST_P(SpecialValues, LengthOne) {
+  const float values[] = {0.0f, -0.0f, 1.0f, -1.0f, 88.7f, -88.7f, 1.0e4f, FLT_MAX, -FLT_MAX, kSubnormal, kInf};
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    const bool log = (ep.op == Op::kLogSoftmax);
+    for (float v : values) {
+      float y = kGuard;
+      ASSERT_EQ(ep.fn(1, 1, &v, 1, &y, 1), SIMDMAX_OK);
+      EXPECT_EQ(y, log ? 0.0f : 1.0f) << ep.name << " x=" << v;
+      EXPECT_FALSE(std::signbit(y)) << ep.name << " x=" << v << ": -0";
+    }
+    const float neg_inf = -kInf, nan = kNaN;
+    float y = kGuard;
+    ASSERT_EQ(ep.fn(1, 1, &neg_inf, 1, &y, 1), SIMDMAX_OK);
+    EXPECT_EQ(y, log ? -kInf : 0.0f) << ep.name;
+    ASSERT_EQ(ep.fn(1, 1, &nan, 1, &y, 1), SIMDMAX_OK);
+    EXPECT_TRUE(std::isnan(y)) << ep.name;
+  }
+}
+
+// All-equal rows: 1/n (log: -log n) within the bound, whatever the common value (subnormal, huge, negative).
+TEST_P(SpecialValues, AllEqualRows) {
+  const float values[] = {0.0f, -5.5f, 1.0e4f, FLT_MAX, -FLT_MAX, kSubnormal, 88.7f, -88.7f};
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (float v : values) {
+      for (size_t n = 1; n <= kMaxTail + 30; ++n) ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, v))) << v;
+      for (size_t n : {1000, 4097, 65537}) ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, v))) << v;
+    }
+  }
+}
+
+// Special rows inside batches: strided input and output (padding untouched), in place, and batches large enough
+// to be split across threads; every row equals its single-row result bit for bit and the reference.
+TEST_P(SpecialValues, StridedAndInPlaceBatches) {
+  const float specials[] = {kNaN, -kInf, kInf, FLT_MAX, -FLT_MAX, kSubnormal};
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (auto [rows, cols] : {std::pair<size_t, size_t>{13, 5}, {9, 33}, {300, 600}}) {
+      const size_t x_stride = cols + 3, y_stride = cols + 2;
+      std::vector<float> x(rows * x_stride, kGuard);
+      for (size_t r = 0; r < rows; ++r) {
+        std::vector<float> row = MakeRow(Distribution::kUniform10, cols, 100 + r);
+        switch (r % 5) {
+          case 0: break;                                                        // finite
+          case 1: row[r % cols] = specials[r % 6]; break;                       // one special
+          case 2: for (auto& v : row) v = -kInf; break;                         // fully masked
+          case 3: row[0] = kInf; row[cols - 1] = specials[(r / 5) % 6]; break;  // +inf and another
+          case 4: for (size_t c = 0; c < cols; c += 2) row[c] = -kInf; break;  // half masked
+        }
+        std::memcpy(&x[r * x_stride], row.data(), cols * sizeof(float));
+      }
+      const std::vector<float> x_copy = x;
+      for (size_t threads : {1, 0}) {
+        simdmax_set_max_threads(threads);
+        std::vector<float> y(rows * y_stride, kGuard);
+        ASSERT_EQ(ep.fn(rows, cols, x.data(), x_stride, y.data(), y_stride), SIMDMAX_OK);
+        ASSERT_EQ(0, std::memcmp(x.data(), x_copy.data(), x.size() * sizeof(float))) << "input modified";
+        std::vector<float> in_place = x;
+        ASSERT_EQ(ep.fn(rows, cols, in_place.data(), x_stride, in_place.data(), x_stride), SIMDMAX_OK);
+        for (size_t r = 0; r < rows; ++r) {
+          std::vector<float> single(cols);
+          ASSERT_EQ(ep.fn(1, cols, &x[r * x_stride], cols, single.data(), cols), SIMDMAX_OK);
+          ASSERT_EQ(0, std::memcmp(single.data(), &y[r * y_stride], cols * sizeof(float))) << ep.name << " row " << r;
+          ASSERT_EQ(0, std::memcmp(single.data(), &in_place[r * x_stride], cols * sizeof(float))) << "in place " << r;
+          for (size_t c = cols; c < y_stride; ++c) ASSERT_EQ(y[r * y_stride + c], kGuard) << "y padding " << r;
+          for (size_t c = cols; c < x_stride; ++c) ASSERT_EQ(in_place[r * x_stride + c], kGuard) << "padding " << r;
+          ASSERT_TRUE(CheckRow(ep, &x[r * x_stride], single.data(), cols)) << "row " << r;
+        }
+      }
+    }
+  }
+}
+
+SIMDMAX_INSTANTIATE_PER_TARGET(SpecialValues);
+
+}  // namespace
+}  // namespace simdmax_test
