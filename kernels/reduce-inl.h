@@ -107,18 +107,22 @@ HWY_INLINE void AddToSum(CompensatedSum<V>& sum, V e) {
   sum.lo = hn::Add(sum.lo, error);
 }
 
-// The total of all lanes, in f64.
+// The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short
+// rows do not pay a scalar loop over the lanes.
 template <class D>
 HWY_INLINE double SumTotal(D d, const CompensatedSum<hn::Vec<D>>& sum) {
-  HWY_ALIGN float hi[hn::MaxLanes(d)];
-  HWY_ALIGN float lo[hn::MaxLanes(d)];
-  hn::Store(sum.hi, d, hi);
-  hn::Store(sum.lo, d, lo);
-  double total = 0.0;
-  for (size_t i = 0; i < hn::Lanes(d); ++i) {
-    total += (static_cast<double>(hi[i]) - sum.seed) + static_cast<double>(lo[i]);
-  }
-  return total;
+#if HWY_TARGET == HWY_SCALAR
+  (void)d;
+  return (static_cast<double>(hn::GetLane(sum.hi)) - sum.seed) + static_cast<double>(hn::GetLane(sum.lo));
+#else
+  const hn::Repartition<double, D> dd;
+  const hn::Half<D> dh;
+  const auto seed = hn::Set(dd, static_cast<double>(sum.seed));
+  const auto hi = hn::Add(hn::Sub(hn::PromoteTo(dd, hn::LowerHalf(dh, sum.hi)), seed),
+                          hn::Sub(hn::PromoteTo(dd, hn::UpperHalf(dh, sum.hi)), seed));
+  const auto lo = hn::Add(hn::PromoteTo(dd, hn::LowerHalf(dh, sum.lo)), hn::PromoteTo(dd, hn::UpperHalf(dh, sum.lo)));
+  return hn::GetLane(hn::SumOfLanes(dd, hn::Add(hi, lo)));
+#endif
 }
 
 }  // namespace HWY_NAMESPACE

@@ -22,6 +22,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <limits>
 
@@ -86,7 +87,9 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   } else {
     VisitRow(d, x, n, max, exp_of);
   }
-  sum.rest = ::ldexp(SumTotal(d, acc), -kScaleLog2);  // exact
+  constexpr double kUnscale = 1.0 / static_cast<double>(uint64_t{1} << (kScaleLog2 / 2)) /
+                              static_cast<double>(uint64_t{1} << (kScaleLog2 - kScaleLog2 / 2));
+  sum.rest = SumTotal(d, acc) * kUnscale;  // exact: a power of two
   return sum;
 }
 
