@@ -66,6 +66,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   // Few long rows: split each one. Chunks are >= kMinChunkLength elements, several times a task's overhead.
   const size_t chunk = ChunkLength(cols);
   const size_t count = ChunkCount(cols);
+  const bool recompute = !kernels.log && SoftmaxRecomputes(cols);
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finish[kMaxChunksPerRow];
   for (size_t r = 0; r < rows; ++r) {
@@ -75,11 +76,11 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
         for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), &states[c]);
+          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]);
         }
       });
     });
-    MergeChunks(kernels.log, states, count, finish);
+    MergeChunks(kernels.log, recompute, states, count, finish);
     arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
         for (size_t c = range.begin(); c < range.end(); ++c) {

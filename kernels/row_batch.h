@@ -22,7 +22,8 @@ struct RowBatch {
 using RowKernel = void (*)(const RowBatch& batch, size_t row_begin, size_t row_end);
 
 // The two passes over one chunk of a row (kernels/row_chunks.h), for rows split across threads.
-using ChunkPassKernel = void (*)(const float* x, float* y, size_t n, ChunkState* state);
+// store: softmax stores exp(x - chunk max) in y (false: SoftmaxRecomputes); ignored by log-softmax.
+using ChunkPassKernel = void (*)(const float* x, float* y, size_t n, bool store, ChunkState* state);
 using ChunkFinishKernel = void (*)(const float* x, float* y, size_t n, const ChunkFinish& finish);
 
 // Everything the dispatch layer needs for one row-wise op on one target.

@@ -32,6 +32,15 @@ inline size_t ChunkLength(size_t n) {
 }
 inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLength(n); }
 
+// Softmax algorithm by row length (the choice depends on nothing else, so results stay thread-count independent):
+// - shorter rows: three passes with reload: the first pass stores e = exp(x - chunk max), the finish rescales it
+//   (reads x once, then y twice: 1 exp per element; best while the row is in cache);
+// - rows from kSoftmaxRecomputeFrom elements: two passes, the first only sums, the finish recomputes
+//   y = exp(x - max - log(sum)) (reads x twice, writes y once: 2 exps per element, 20% less memory traffic,
+//   and one rounding less). Where it pays is measured in README.md ("Performance"); the value below comes from there.
+inline constexpr size_t kSoftmaxRecomputeFrom = size_t{1} << 20;
+inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
+
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.
 struct ChunkState {
@@ -53,9 +62,11 @@ inline ChunkState EmptyChunkState() {
 // How the second pass finishes one chunk.
 struct ChunkFinish {
   enum Kind { kNormal, kFill, kInfSplit } kind;
-  // kNormal, softmax: y = e * (scale_hi + scale_lo). Log-softmax: y = (x - max) - (log_hi + log_lo).
+  // kNormal, softmax: y = e * (scale_hi + scale_lo), or with recompute y = exp((x - max) - (log_hi + log_lo)).
+  // Log-softmax: y = (x - max) - (log_hi + log_lo).
   float scale_hi, scale_lo;
   float max, log_hi, log_lo;
+  bool recompute;
   bool masked;
   SumOrder order;  // for x - max (log-softmax, unmasked)
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
@@ -63,8 +74,9 @@ struct ChunkFinish {
 };
 
 // Merges the chunk states of a row in chunk order and returns the finish of every chunk in `finish`.
-// log: log-softmax (else softmax). Pure scalar arithmetic in double; deterministic.
-inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkFinish* finish) {
+// log: log-softmax (else softmax); recompute: softmax's two-pass form (SoftmaxRecomputes). Pure scalar arithmetic
+// in double; deterministic.
+inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size_t count, ChunkFinish* finish) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   size_t nan = 0, pos_inf = 0;
   float max = -kInf;
@@ -102,32 +114,28 @@ inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkF
       rest += w * (states[c].rest + static_cast<double>(states[c].at_max));
     }
   }
-  if (log) {
-    // log(sum) = log1p(sum - 1): exact entries at the max are counted, so sum - 1 keeps full relative precision
-    // (log-softmax near the max is -log1p(rest), which a plain sum 1 + rest would round away).
-    const double log_sum = ::log1p(static_cast<double>(at_max) - 1.0 + rest);
-    for (size_t c = 0; c < count; ++c) {
-      ChunkFinish& f = finish[c];
-      f = ChunkFinish{};
-      f.max = max;
-      f.log_hi = static_cast<float>(log_sum);
-      f.log_lo = static_cast<float>(log_sum - f.log_hi);
-      f.masked = states[c].masked || states[c].max == -kInf;
-      f.order = ShiftOrder(max, min);
-    }
-    return;
-  }
+  // log(sum) = log1p(sum - 1): exact entries at the max are counted (log-softmax), so sum - 1 keeps full relative
+  // precision (log-softmax near the max is -log1p(rest), which a plain sum 1 + rest would round away).
+  const double log_sum = ::log1p(static_cast<double>(at_max) - 1.0 + rest);
   const double inv_sum = 1.0 / (static_cast<double>(at_max) + rest);
   for (size_t c = 0; c < count; ++c) {
     ChunkFinish& f = finish[c];
     f = ChunkFinish{};
-    // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
-    // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
-    const double scale =
-        states[c].max == -kInf ? 0.0
-                               : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
-    f.scale_hi = static_cast<float>(scale);
-    f.scale_lo = static_cast<float>(scale - f.scale_hi);
+    f.max = max;
+    f.log_hi = static_cast<float>(log_sum);
+    f.log_lo = static_cast<float>(log_sum - f.log_hi);
+    f.masked = states[c].masked || states[c].max == -kInf;
+    f.order = ShiftOrder(max, min);
+    f.recompute = !log && recompute;
+    if (!log && !recompute) {
+      // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
+      // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
+      const double scale =
+          states[c].max == -kInf ? 0.0
+                                 : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
+      f.scale_hi = static_cast<float>(scale);
+      f.scale_lo = static_cast<float>(scale - f.scale_hi);
+    }
   }
 }
 

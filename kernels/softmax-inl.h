@@ -100,10 +100,10 @@ HWY_INLINE bool NeedsMasking(const MaxResult& max) {
   return !max.all_finite || static_cast<double>(max.max) - static_cast<double>(max.min) > 65536.0;
 }
 
-// First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y for softmax). A chunk with a
+// First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y if kStore). A chunk with a
 // NaN or +inf is only counted (not written); an all -inf chunk is empty (softmax writes its final zeros).
-template <RowOp kOp, class D>
-HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, ChunkState* state) {
+template <RowOp kOp, bool kStore, class D>
+HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   *state = EmptyChunkState();
   const MaxResult max = RowMax(d, x, n);
@@ -129,21 +129,32 @@ HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, ChunkState* s
   state->min = max.min;
   ExpSum sum;
   if (masked) {
-    sum = ExpPass<kSoftmax, !kSoftmax, true, SumOrder::kAny>(d, x, y, n, max.max);
+    sum = ExpPass<kStore, !kSoftmax, true, SumOrder::kAny>(d, x, y, n, max.max);
   } else {
     switch (ShiftOrder(max.max, max.min)) {
       case SumOrder::kFirstLarger:
-        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kFirstLarger>(d, x, y, n, max.max);
+        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kFirstLarger>(d, x, y, n, max.max);
         break;
       case SumOrder::kSecondLarger:
-        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kSecondLarger>(d, x, y, n, max.max);
+        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kSecondLarger>(d, x, y, n, max.max);
         break;
       default:
-        sum = ExpPass<kSoftmax, !kSoftmax, false, SumOrder::kAny>(d, x, y, n, max.max);
+        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kAny>(d, x, y, n, max.max);
     }
   }
   state->at_max = sum.at_max;
   state->rest = sum.rest;
+}
+
+// store (softmax only): keep exp(x - chunk max) in y for the finish to rescale; false when the finish recomputes.
+template <RowOp kOp, class D>
+HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, bool store, ChunkState* state) {
+  constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
+  if (kSoftmax && !store) {
+    ChunkPassWith<kOp, /*kStore=*/false>(d, x, y, n, state);
+  } else {
+    ChunkPassWith<kOp, kSoftmax>(d, x, y, n, state);
+  }
 }
 
 template <bool kMasked, SumOrder kOrder, class D>
@@ -164,12 +175,39 @@ HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const 
   });
 }
 
+// Softmax's two-pass finish: y = exp((x - max) - log(sum)), the argument carried exactly (two TwoSums, the log as
+// a float pair), so one exp rounding is the only error (<= 1 ulp).
+template <bool kMasked, SumOrder kOrder, class D>
+HWY_INLINE void SoftmaxRecomputeOutput(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+  using V = hn::Vec<D>;
+  const V neg_max = hn::Set(d, -finish.max);
+  const V neg_log_hi = hn::Set(d, -finish.log_hi);
+  const V neg_log_lo = hn::Set(d, -finish.log_lo);
+  MapRow(d, x, y, n, finish.max, [&](V v, auto...) HWY_ATTR {
+    V lo_shift, lo_log;
+    const V shifted = TwoSumOrdered<kOrder>(v, neg_max, lo_shift);  // x - max, exactly
+    const V arg = TwoSum(shifted, neg_log_hi, lo_log);               // ... - log_hi, exactly
+    const V lo = hn::Add(hn::Add(lo_shift, lo_log), neg_log_lo);
+    return kMasked ? ExpOfPairMasked(d, arg, lo) : ExpOfPair(d, arg, lo);
+  });
+}
+
 // Second pass over a chunk, with what MergeChunks decided for it.
 template <RowOp kOp, class D>
 HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   if (finish.kind != ChunkFinish::kNormal) {
     FinishSpecialChunk(d, x, y, n, finish);
+  } else if (kOp == RowOp::kSoftmax && finish.recompute) {
+    if (finish.masked) {
+      SoftmaxRecomputeOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
+    } else if (finish.order == SumOrder::kFirstLarger) {
+      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kFirstLarger>(d, x, y, n, finish);
+    } else if (finish.order == SumOrder::kSecondLarger) {
+      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kSecondLarger>(d, x, y, n, finish);
+    } else {
+      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kAny>(d, x, y, n, finish);
+    }
   } else if (kOp == RowOp::kSoftmax) {
     // y holds exp(x - chunk max); one FMA with the float-pair scale rounds the product once.
     const V hi = hn::Set(d, finish.scale_hi);
@@ -191,11 +229,13 @@ template <RowOp kOp, class D>
 HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
   const size_t chunk = ChunkLength(n);
   const size_t count = ChunkCount(n);
+  constexpr bool kLog = (kOp == RowOp::kLogSoftmax);
+  const bool recompute = !kLog && SoftmaxRecomputes(n);
   if (count == 1) {
     ChunkState state;
     ChunkFinish finish;
-    ChunkPass<kOp>(d, x, y, n, &state);
-    MergeChunks(kOp == RowOp::kLogSoftmax, &state, 1, &finish);
+    ChunkPass<kOp>(d, x, y, n, !recompute, &state);
+    MergeChunks(kLog, recompute, &state, 1, &finish);
     ChunkFinishPass<kOp>(d, x, y, n, finish);
     return;
   }
@@ -203,9 +243,9 @@ HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
   ChunkFinish finish[kMaxChunksPerRow];
   for (size_t c = 0; c < count; ++c) {
     const size_t begin = c * chunk;
-    ChunkPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), &states[c]);
+    ChunkPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), !recompute, &states[c]);
   }
-  MergeChunks(kOp == RowOp::kLogSoftmax, states, count, finish);
+  MergeChunks(kLog, recompute, states, count, finish);
   for (size_t c = 0; c < count; ++c) {
     const size_t begin = c * chunk;
     ChunkFinishPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), finish[c]);
@@ -229,12 +269,12 @@ HWY_NOINLINE void LogSoftmaxRows(const RowBatch& batch, size_t row_begin, size_t
   }
 }
 
-HWY_NOINLINE void SoftmaxChunkPass(const float* x, float* y, size_t n, ChunkState* state) {
-  ChunkPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, state);
+HWY_NOINLINE void SoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
+  ChunkPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
 }
 
-HWY_NOINLINE void LogSoftmaxChunkPass(const float* x, float* y, size_t n, ChunkState* state) {
-  ChunkPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, state);
+HWY_NOINLINE void LogSoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
+  ChunkPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
 }
 
 HWY_NOINLINE void SoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {

@@ -36,7 +36,7 @@ ChunkState State(float max, double rest, size_t at_max = 0) {
 TEST(RowChunks, SoftmaxMergeRescalesByChunkMax) {
   const ChunkState states[] = {State(1.0f, 2.0), State(3.0f, 1.5), EmptyChunkState()};
   ChunkFinish finish[3];
-  MergeChunks(/*log=*/false, states, 3, finish);
+  MergeChunks(/*log=*/false, /*recompute=*/false, states, 3, finish);
   const double sum = 2.0 * std::exp(-2.0) + 1.5;
   EXPECT_NEAR(finish[0].scale_hi + static_cast<double>(finish[0].scale_lo), std::exp(-2.0) / sum, 1e-15);
   EXPECT_NEAR(finish[1].scale_hi + static_cast<double>(finish[1].scale_lo), 1.0 / sum, 1e-15);
@@ -48,7 +48,7 @@ TEST(RowChunks, SoftmaxMergeRescalesByChunkMax) {
 TEST(RowChunks, LogSoftmaxMergeKeepsTinyRest) {
   const ChunkState states[] = {State(5.0f, 1e-30, /*at_max=*/1), State(-80.0f, 0.0, /*at_max=*/1)};
   ChunkFinish finish[2];
-  MergeChunks(/*log=*/true, states, 2, finish);
+  MergeChunks(/*log=*/true, /*recompute=*/false, states, 2, finish);
   const double want = std::log1p(1e-30 + std::exp(-85.0));
   EXPECT_NEAR(finish[0].log_hi + static_cast<double>(finish[0].log_lo), want, want * 1e-12);
   EXPECT_EQ(finish[0].max, 5.0f);
@@ -62,7 +62,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   ChunkFinish finish[3];
   {
     const ChunkState states[] = {State(1.0f, 1.0), inf_chunk, nan_chunk};
-    MergeChunks(false, states, 3, finish);
+    MergeChunks(false, false, states, 3, finish);
     for (const auto& f : finish) {
       EXPECT_EQ(f.kind, ChunkFinish::kFill);
       EXPECT_TRUE(std::isnan(f.fill));
@@ -70,7 +70,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   }
   {
     const ChunkState states[] = {State(1.0f, 1.0), inf_chunk};
-    MergeChunks(true, states, 2, finish);
+    MergeChunks(true, false, states, 2, finish);
     EXPECT_EQ(finish[0].kind, ChunkFinish::kFill);
     EXPECT_EQ(finish[0].fill, -std::numeric_limits<float>::infinity());
     EXPECT_EQ(finish[1].kind, ChunkFinish::kInfSplit);
@@ -78,7 +78,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   }
   {
     const ChunkState states[] = {EmptyChunkState(), EmptyChunkState()};
-    MergeChunks(false, states, 2, finish);
+    MergeChunks(false, false, states, 2, finish);
     EXPECT_EQ(finish[0].kind, ChunkFinish::kFill);
     EXPECT_EQ(finish[0].fill, 0.0f);
   }
