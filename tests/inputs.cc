@@ -1,5 +1,8 @@
 #include "tests/inputs.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <random>
 
 namespace simdmax_test {
@@ -54,9 +57,22 @@ std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed) {
   return row;
 }
 
+bool EmulatedRun() {
+#ifdef SIMDMAX_TEST_EMULATED
+  return true;
+#else
+  const char* value = getenv("SIMDMAX_TEST_EMULATED");
+  return value != nullptr && value[0] != '\0' && strcmp(value, "0") != 0;
+#endif
+}
+
 std::vector<size_t> ShortLengths() {
   std::vector<size_t> lengths;
   for (size_t n = 1; n <= 67; ++n) lengths.push_back(n);
+  if (EmulatedRun()) {
+    for (size_t n : {127, 128, 129, 255, 256, 257, 511, 512, 513, 1000, 4097}) lengths.push_back(n);
+    return lengths;
+  }
   for (size_t p = 128; p <= 65536; p *= 2) {
     lengths.push_back(p - 1);
     lengths.push_back(p);
@@ -66,6 +82,9 @@ std::vector<size_t> ShortLengths() {
   return lengths;
 }
 
-std::vector<size_t> LongLengths() { return {size_t{1} << 20, size_t{4} << 20}; }
+std::vector<size_t> LongLengths() {
+  if (EmulatedRun()) return {32000};
+  return {size_t{1} << 20, size_t{4} << 20};
+}
 
 }  // namespace simdmax_test
