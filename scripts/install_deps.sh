@@ -41,5 +41,15 @@ if [ ${#cross_arm64[@]} -gt 0 ] && ! dpkg --print-foreign-architectures | grep -
   dpkg --add-architecture arm64
 fi
 echo "simdmax: installing ${missing[*]}"
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt-get may hold the lock (shared machines, CI images): wait for it, then retry a few times.
+apt_get() {
+  local try
+  for try in 1 2 3 4 5; do
+    apt-get -o DPkg::Lock::Timeout=300 "$@" && return 0
+    echo "simdmax: apt-get $1 failed (try $try), retrying in 20 s" >&2
+    sleep 20
+  done
+  return 1
+}
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -2,21 +2,27 @@
 # Builds simdmax and runs the whole test suite with ctest: the tolerance suite on every target this CPU supports,
 # the API and layout tests, and the find_package consumer example against an install tree.
 #   scripts/test.sh            native Release build + tests (what the README's quick start runs)
+#   scripts/test.sh --cross    also the AArch64 cross build (preset aarch64), its suite run under qemu-user once per
+#                              emulated CPU (NEON, SVE 128..2048 bits, SVE2); installs the cross set (--cross of
+#                              scripts/install_deps.sh: needs root or prints the command)
 #   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests, and a bounded
 #                              libFuzzer run (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci=0
+cross=0
 for arg in "$@"; do
   case "$arg" in
-    --ci) ci=1 ;;
+    --ci) ci=1; cross=1 ;;
+    --cross) cross=1 ;;
     *) echo "test.sh: unknown flag $arg" >&2; exit 2 ;;
   esac
 done
 
 jobs=$(nproc 2>/dev/null || echo 2)
 scripts/install_deps.sh
+if [ "$cross" -eq 1 ]; then scripts/install_deps.sh --cross; fi
 
 step() {  # step NAME COMMAND...: runs a step and prints its time (CI logs show where the time goes)
   local name=$1 start
@@ -39,5 +45,10 @@ step release run_preset release
 if [ "$ci" -eq 1 ]; then
   step asan run_preset asan
   step fuzz scripts/fuzz.sh "${SIMDMAX_FUZZ_SECONDS:-60}"
+fi
+if [ "$cross" -eq 1 ]; then
+  cross_start=$(date +%s)
+  run_preset aarch64
+  echo "== simdmax: aarch64 (qemu) build + tests took $(( $(date +%s) - cross_start )) s =="
 fi
 echo "== simdmax: all tests passed =="

@@ -1,7 +1,11 @@
 // The C API's contract outside the kernels: statuses, messages, target selection, argument errors that leave the
 // output untouched, and the C++ wrapper going through the same path.
+#include <strings.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -44,6 +48,31 @@ TEST(Api, TargetListIsBestFirstAndSelectable) {
   ASSERT_EQ(simdmax_select_target(simdmax_target_name(count - 1)), SIMDMAX_OK);
   EXPECT_EQ(simdmax_select_target(nullptr), SIMDMAX_OK);
   EXPECT_STREQ(simdmax_selected_target(), simdmax_target_name(0));
+}
+
+// SIMDMAX_EXPECT_TARGETS="SVE2,SVE,NEON": each named target must be in the list for this CPU (the cross suite sets
+// it per emulated CPU, so a target that was silently not compiled or not detected fails the run instead of
+// shrinking the per-target suites). Unset: nothing is expected (native runs test whatever the CPU supports).
+TEST(Api, ExpectedTargetsAreSupported) {
+  std::string listed;
+  for (size_t i = 0; i < simdmax_target_count(); ++i) listed += std::string(i ? "," : "") + simdmax_target_name(i);
+  std::printf("simdmax targets on this CPU: %s\n", listed.c_str());
+  const char* env = std::getenv("SIMDMAX_EXPECT_TARGETS");
+  if (env == nullptr || env[0] == '\0') GTEST_SKIP() << "SIMDMAX_EXPECT_TARGETS not set";
+  std::string expected = env;
+  size_t checked = 0;
+  for (size_t begin = 0; begin <= expected.size();) {
+    size_t end = expected.find(',', begin);
+    if (end == std::string::npos) end = expected.size();
+    const std::string name = expected.substr(begin, end - begin);
+    begin = end + 1;
+    if (name.empty()) continue;
+    bool found = false;
+    for (size_t i = 0; i < simdmax_target_count(); ++i) found |= strcasecmp(name.c_str(), simdmax_target_name(i)) == 0;
+    EXPECT_TRUE(found) << name << " expected but not supported; listed: " << listed;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0u) << "SIMDMAX_EXPECT_TARGETS=" << env;
 }
 
 TEST(Api, UnknownAndUnsupportedTargetsLeaveSelectionUnchanged) {

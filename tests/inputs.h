@@ -24,9 +24,19 @@ const char* DistributionName(Distribution distribution);
 
 std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed);
 
+// True when the suite runs under an emulator (qemu-user): the environment variable SIMDMAX_TEST_EMULATED when set
+// and not empty ("0": false, anything else: true), otherwise whether the build defines SIMDMAX_TEST_EMULATED (the
+// AArch64 cross build does). Emulated
+// runs use shorter rows: SVE at 256+ bits is ~15x slower than NEON under qemu 7.2, and the long-double reference
+// is software quad precision on AArch64.
+bool EmulatedRun();
+
 // Row lengths of the suite: every tail 1..67, powers of two -1/0/+1 from 128 to 65536, 1000, 4097, 32000, 128000.
+// Emulated: every tail 1..67, powers of two -1/0/+1 from 128 to 4096 (several full vectors even at 2048 bits), 1000,
+// 4097.
 std::vector<size_t> ShortLengths();
-// 1M and 4M: the long rows where summation error shows.
+// 1M and 4M: the long rows where summation error shows. Emulated: 32000 and 128000 (still thousands of f64
+// accumulations per lane).
 std::vector<size_t> LongLengths();
 
 }  // namespace simdmax_test
