@@ -21,7 +21,7 @@ template <bool kTwoSum, bool kF64>
 double ExpSumVariant(const float* x, float* y, size_t n, float max) {
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
-  CompensatedSum<V> acc = ZeroSum</*kSeeded=*/true>(d);
+  V acc_hi = hn::Set(d, SumSeed<true>()), acc_lo = hn::Zero(d);
   V acc_f32 = hn::Zero(d);
   const V neg_max = hn::Set(d, -max);
   MapRow(d, x, y, n, max, [&](V v, auto... tail_mask) HWY_ATTR {
@@ -31,13 +31,13 @@ double ExpSumVariant(const float* x, float* y, size_t n, float max) {
     V e_sum = e;
     (void)((e_sum = hn::IfThenElseZero(tail_mask, e_sum)), ...);
     if (kF64) {
-      AddToSum</*kSeeded=*/true>(acc, e_sum);
+      AddToSum<true>(acc_hi, acc_lo, e_sum);
     } else {
       acc_f32 = hn::Add(acc_f32, e_sum);
     }
     return e;
   });
-  return kF64 ? SumTotal(d, acc) : hn::GetLane(hn::SumOfLanes(d, acc_f32));
+  return kF64 ? SumTotal<true>(d, acc_hi, acc_lo) : hn::GetLane(hn::SumOfLanes(d, acc_f32));
 }
 
 double ExpSumFull(const float* x, float* y, size_t n, float max) { return ExpSumVariant<true, true>(x, y, n, max); }

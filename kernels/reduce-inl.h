@@ -84,43 +84,37 @@ HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
 //   Exact relative to the total only because the total is >= 1 (the max's own term is in it).
 // Otherwise (log-softmax, whose sum of the entries below the max may be ~1e-20 and is needed to full relative
 //   precision): hi starts at 0 and the larger of hi and e goes first (6 operations).
-template <class V>
-struct CompensatedSum {
-  V hi;
-  V lo;
-  float seed;
-};
-
-template <bool kSeeded, class D>
-HWY_INLINE CompensatedSum<hn::Vec<D>> ZeroSum(D d) {
-  const float seed = kSeeded ? 1.0f : 0.0f;
-  return {hn::Set(d, seed), hn::Zero(d), seed};
+// The sum is a pair of vectors (hi, lo) kept as two variables: SVE vectors are sizeless and cannot be members of
+// a struct. Start with hi = Set(d, SumSeed<kSeeded>()), lo = Zero(d).
+template <bool kSeeded>
+constexpr float SumSeed() {
+  return kSeeded ? 1.0f : 0.0f;
 }
 
 template <bool kSeeded, class V>
-HWY_INLINE void AddToSum(CompensatedSum<V>& sum, V e) {
-  const V larger = kSeeded ? sum.hi : hn::Max(sum.hi, e);
-  const V smaller = kSeeded ? e : hn::Min(sum.hi, e);
+HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
+  const V larger = kSeeded ? hi : hn::Max(hi, e);
+  const V smaller = kSeeded ? e : hn::Min(hi, e);
   const V t = hn::Add(larger, smaller);
   const V error = hn::Sub(smaller, hn::Sub(t, larger));  // exact: |larger| >= |smaller|
-  sum.hi = t;
-  sum.lo = hn::Add(sum.lo, error);
+  hi = t;
+  lo = hn::Add(lo, error);
 }
 
 // The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short
 // rows do not pay a scalar loop over the lanes.
-template <class D>
-HWY_INLINE double SumTotal(D d, const CompensatedSum<hn::Vec<D>>& sum) {
+template <bool kSeeded, class D>
+HWY_INLINE double SumTotal(D d, hn::Vec<D> sum_hi, hn::Vec<D> sum_lo) {
 #if HWY_TARGET == HWY_SCALAR
   (void)d;
-  return (static_cast<double>(hn::GetLane(sum.hi)) - sum.seed) + static_cast<double>(hn::GetLane(sum.lo));
+  return (static_cast<double>(hn::GetLane(sum_hi)) - SumSeed<kSeeded>()) + static_cast<double>(hn::GetLane(sum_lo));
 #else
   const hn::Repartition<double, D> dd;
   const hn::Half<D> dh;
-  const auto seed = hn::Set(dd, static_cast<double>(sum.seed));
-  const auto hi = hn::Add(hn::Sub(hn::PromoteTo(dd, hn::LowerHalf(dh, sum.hi)), seed),
-                          hn::Sub(hn::PromoteTo(dd, hn::UpperHalf(dh, sum.hi)), seed));
-  const auto lo = hn::Add(hn::PromoteTo(dd, hn::LowerHalf(dh, sum.lo)), hn::PromoteTo(dd, hn::UpperHalf(dh, sum.lo)));
+  const auto seed = hn::Set(dd, static_cast<double>(SumSeed<kSeeded>()));
+  const auto hi = hn::Add(hn::Sub(hn::PromoteTo(dd, hn::LowerHalf(dh, sum_hi)), seed),
+                          hn::Sub(hn::PromoteTo(dd, hn::UpperHalf(dh, sum_hi)), seed));
+  const auto lo = hn::Add(hn::PromoteTo(dd, hn::LowerHalf(dh, sum_lo)), hn::PromoteTo(dd, hn::UpperHalf(dh, sum_lo)));
   return hn::GetLane(hn::SumOfLanes(dd, hn::Add(hi, lo)));
 #endif
 }

@@ -63,7 +63,8 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   static_assert(!(kStore && kCountMax), "stored terms must not be scaled");
   constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
-  CompensatedSum<V> acc = ZeroSum</*kSeeded=*/!kCountMax>(d);
+  constexpr bool kSeeded = !kCountMax;
+  V acc_hi = hn::Set(d, SumSeed<kSeeded>()), acc_lo = hn::Zero(d);
   const V neg_max = hn::Set(d, -max);
   ExpSum sum;
   // Tail lanes are padded with the max itself (a cheap, benign argument of 0) and dropped through the mask.
@@ -79,7 +80,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
       sum.at_max += hn::CountTrue(d, at_max);
       e_sum = hn::IfThenZeroElse(at_max, e_sum);
     }
-    AddToSum</*kSeeded=*/!kCountMax>(acc, e_sum);
+    AddToSum<kSeeded>(acc_hi, acc_lo, e_sum);
     return e;
   };
   if (kStore) {
@@ -89,7 +90,7 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   }
   constexpr double kUnscale = 1.0 / static_cast<double>(uint64_t{1} << (kScaleLog2 / 2)) /
                               static_cast<double>(uint64_t{1} << (kScaleLog2 - kScaleLog2 / 2));
-  sum.rest = SumTotal(d, acc) * kUnscale;  // exact: a power of two
+  sum.rest = SumTotal<kSeeded>(d, acc_hi, acc_lo) * kUnscale;  // exact: a power of two
   return sum;
 }
 
