@@ -1,5 +1,6 @@
 #include "dispatch/argument_checks.h"
 
+#include <math.h>
 #include <stdint.h>
 
 namespace simdmax {
@@ -35,6 +36,12 @@ simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_
   const bool disjoint = (x_begin + x_bytes <= y_begin) || (y_begin + y_bytes <= x_begin);
   if (!in_place && !disjoint) return SIMDMAX_ERROR_OVERLAP;
   return SIMDMAX_OK;
+}
+
+simdmax_status CheckOnlineState(float max, double sum) {
+  if (isnan(max) || isnan(sum)) return SIMDMAX_OK;
+  if (max == -INFINITY) return sum == 0.0 ? SIMDMAX_OK : SIMDMAX_ERROR_INVALID_ARGUMENT;
+  return (sum > 0.0 && sum != INFINITY) ? SIMDMAX_OK : SIMDMAX_ERROR_INVALID_ARGUMENT;
 }
 
 }  // namespace simdmax

@@ -15,6 +15,10 @@ namespace simdmax {
 simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
                              size_t y_stride);
 
+// Online state: the state must be plausible for normalise (max = -inf with sum 0, a finite max with sum > 0, or
+// max = +inf with sum > 0; NaN in either field is a poisoned state and accepted). INVALID_ARGUMENT otherwise.
+simdmax_status CheckOnlineState(float max, double sum);
+
 }  // namespace simdmax
 
 #endif  // SIMDMAX_DISPATCH_ARGUMENT_CHECKS_H_

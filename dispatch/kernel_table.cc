@@ -4,6 +4,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "kernels/online_softmax-inl.h"
 #include "kernels/softmax-inl.h"
 
 #if HWY_ONCE
@@ -13,6 +14,8 @@ namespace simdmax {
 
 HWY_EXPORT(SoftmaxRows);
 HWY_EXPORT(LogSoftmaxRows);
+HWY_EXPORT(OnlineUpdate);
+HWY_EXPORT(OnlineNormalize);
 
 namespace {
 
@@ -30,6 +33,8 @@ KernelTable MakeTable(size_t slot) {
   KernelTable table;
   table.softmax_rows = HWY_DISPATCH_TABLE(SoftmaxRows)[slot];
   table.log_softmax_rows = HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot];
+  table.online_update = HWY_DISPATCH_TABLE(OnlineUpdate)[slot];
+  table.online_normalize = HWY_DISPATCH_TABLE(OnlineNormalize)[slot];
   return table;
 }
 

@@ -9,10 +9,20 @@
 
 namespace simdmax {
 
+// Online softmax (kernels/online_softmax-inl.h): fold a block into (max, sum); normalise a block under a state.
+using OnlineUpdateKernel = void (*)(float* state_max, double* state_sum, const float* x, size_t n);
+using OnlineNormalizeKernel = void (*)(float max, double sum, const float* x, float* y, size_t n, bool log);
+
+}  // namespace simdmax
+
+namespace simdmax {
+
 // The kernels compiled for one Highway target.
 struct KernelTable {
   RowKernel softmax_rows;
   RowKernel log_softmax_rows;
+  OnlineUpdateKernel online_update;
+  OnlineNormalizeKernel online_normalize;
 };
 
 // The table for a Highway target bit (HWY_AVX2, ...) that is compiled in and supported by this CPU.

@@ -75,32 +75,37 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   return sum;
 }
 
+// Multiplication by 1/sum with 1/sum as hi + lo floats: e * hi + e * lo is rounded once (one FMA) instead of twice
+// (rounded reciprocal, then product), which saves up to 0.5 ulp of the budget. Shared with the online normalise.
+template <class D>
+struct InverseScale {
+  hn::Vec<D> hi, lo;
+  InverseScale(D d, double sum) {
+    const double inv = 1.0 / sum;
+    const float inv_hi = static_cast<float>(inv);
+    hi = hn::Set(d, inv_hi);
+    lo = hn::Set(d, static_cast<float>(inv - inv_hi));
+  }
+  HWY_INLINE hn::Vec<D> operator()(hn::Vec<D> e) const { return hn::MulAdd(e, hi, hn::Mul(e, lo)); }
+};
+
 template <class D>
 HWY_INLINE void SoftmaxRow(D d, const float* x, float* y, size_t n) {
   using V = hn::Vec<D>;
   const MaxResult max = RowMax(d, x, n);
   if (!max.all_finite && WriteNonFiniteRow<RowOp::kSoftmax>(d, x, y, n)) return;
   const ExpSum sum = ExpPass</*kStore=*/true, /*kCountMax=*/false>(d, x, y, n, max.max);
-  // 1/sum as hi + lo floats: e * hi + e * lo is rounded once (one FMA) instead of twice (rounded reciprocal, then
-  // product), which saves up to 0.5 ulp of the budget.
-  const double inv = 1.0 / sum.Total();
-  const float inv_hi = static_cast<float>(inv);
-  const V v_inv_hi = hn::Set(d, inv_hi);
-  const V v_inv_lo = hn::Set(d, static_cast<float>(inv - inv_hi));
-  MapRow(d, y, y, n, 0.0f,
-         [&](V e) HWY_ATTR { return hn::MulAdd(e, v_inv_hi, hn::Mul(e, v_inv_lo)); });
+  const InverseScale<D> scale(d, sum.Total());
+  MapRow(d, y, y, n, 0.0f, [&](V e) HWY_ATTR { return scale(e); });
 }
 
+// y = x - max - log_sum for finite max, with both differences carried exactly and rounded once. Shared by
+// log-softmax and the online log-normalise.
 template <class D>
-HWY_INLINE void LogSoftmaxRow(D d, const float* x, float* y, size_t n) {
+HWY_INLINE void LogShiftRow(D d, const float* x, float* y, size_t n, float max, double log_sum) {
   using V = hn::Vec<D>;
-  const MaxResult max = RowMax(d, x, n);
-  if (!max.all_finite && WriteNonFiniteRow<RowOp::kLogSoftmax>(d, x, y, n)) return;
-  const ExpSum sum = ExpPass</*kStore=*/false, /*kCountMax=*/true>(d, x, y, n, max.max);
-  // log(sum) = log1p(sum - 1) with sum - 1 = (at_max - 1) + rest exactly up to the f64 rounding of rest.
-  const double log_sum = ::log1p(static_cast<double>(sum.at_max - 1) + sum.rest);
   const float log_hi = static_cast<float>(log_sum);
-  const V neg_max = hn::Set(d, -max.max);
+  const V neg_max = hn::Set(d, -max);
   const V neg_log_hi = hn::Set(d, -log_hi);
   const V neg_log_lo = hn::Set(d, static_cast<float>(-(log_sum - log_hi)));
   const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
@@ -112,6 +117,16 @@ HWY_INLINE void LogSoftmaxRow(D d, const float* x, float* y, size_t n) {
     // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
     return hn::IfThenElse(hn::Eq(shifted, neg_inf), neg_inf, y_v);
   });
+}
+
+template <class D>
+HWY_INLINE void LogSoftmaxRow(D d, const float* x, float* y, size_t n) {
+  const MaxResult max = RowMax(d, x, n);
+  if (!max.all_finite && WriteNonFiniteRow<RowOp::kLogSoftmax>(d, x, y, n)) return;
+  const ExpSum sum = ExpPass</*kStore=*/false, /*kCountMax=*/true>(d, x, y, n, max.max);
+  // log(sum) = log1p(sum - 1) with sum - 1 = (at_max - 1) + rest exactly up to the f64 rounding of rest.
+  const double log_sum = ::log1p(static_cast<double>(sum.at_max - 1) + sum.rest);
+  LogShiftRow(d, x, y, n, max.max, log_sum);
 }
 
 // Exported entry points: a range of rows of a batch. Row by row, so the result of a row never depends on which

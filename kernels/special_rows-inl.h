@@ -29,17 +29,32 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 enum class RowOp { kSoftmax, kLogSoftmax };
 
+// Counts of the non-finite entries of x[0, n). Shared by the row kernels and the online state update.
+struct NonFiniteCounts {
+  size_t nan = 0;
+  size_t pos_inf = 0;
+  size_t neg_inf = 0;
+};
+
+template <class D>
+HWY_INLINE NonFiniteCounts CountNonFinite(D d, const float* x, size_t n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  NonFiniteCounts counts;
+  VisitRow(d, x, n, 0.0f, [&](hn::Vec<D> v) HWY_ATTR {
+    counts.nan += hn::CountTrue(d, hn::IsNaN(v));
+    counts.pos_inf += hn::CountTrue(d, hn::Eq(v, hn::Set(d, kInf)));
+    counts.neg_inf += hn::CountTrue(d, hn::Eq(v, hn::Set(d, -kInf)));
+  });
+  return counts;
+}
+
 // Writes the result of a row holding a non-finite value and returns true, or returns false (writing nothing) when
 // the row only has -inf entries beside a finite maximum and the ordinary kernel applies.
 template <RowOp kOp, class D>
 HWY_INLINE bool WriteNonFiniteRow(D d, const float* x, float* y, size_t n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  size_t nan_count = 0, pos_inf_count = 0, neg_inf_count = 0;
-  VisitRow(d, x, n, 0.0f, [&](hn::Vec<D> v) HWY_ATTR {
-    nan_count += hn::CountTrue(d, hn::IsNaN(v));
-    pos_inf_count += hn::CountTrue(d, hn::Eq(v, hn::Set(d, kInf)));
-    neg_inf_count += hn::CountTrue(d, hn::Eq(v, hn::Set(d, -kInf)));
-  });
+  const NonFiniteCounts counts = CountNonFinite(d, x, n);
+  const size_t nan_count = counts.nan, pos_inf_count = counts.pos_inf, neg_inf_count = counts.neg_inf;
   const bool log = (kOp == RowOp::kLogSoftmax);
   if (nan_count != 0) {
     const auto nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());

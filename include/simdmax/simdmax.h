@@ -66,6 +66,63 @@ SIMDMAX_API simdmax_status simdmax_softmax_f32(size_t rows, size_t cols, const f
 SIMDMAX_API simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                                    size_t y_stride);
 
+/* ---- Online (streaming) softmax ----------------------------------------------------------------------------
+ * The normaliser of a softmax over data that arrives in blocks (or is split across threads or devices), carried as
+ * a running state: max = the largest input seen, sum = sum over the inputs seen of exp(x - max), in double.
+ *
+ * Special states (the same limits as simdmax_softmax_f32):
+ * - empty: max = -INFINITY, sum = 0. After init, and after updates that only saw -inf entries (masked positions):
+ *   -inf never produces NaN (no -inf - (-inf)). The identity of simdmax_online_merge.
+ * - max = +INFINITY: sum counts the +inf entries seen; finite entries add nothing (they get weight 0).
+ * - max = NaN (sum NaN): a NaN was seen; the state stays NaN and so does everything derived from it.
+ *
+ * Accuracy (tests/tolerances.h, README.md "Online softmax and attention"): max is exact. Each term of sum is within
+ * 1 float ulp of exp(x - max), summed in double, and re-based in double when the max grows, so the sum agrees with
+ * a single-pass sum and with the exact sum to 2e-8 relative (measured 8.6e-9) whatever the block sizes and merge
+ * order; the merge is commutative bit for bit. Thread safety: a state is a plain value; concurrent calls on distinct states are fine. */
+typedef struct simdmax_online_state {
+  float max;
+  double sum;
+} simdmax_online_state;
+
+/* Sets *state to the empty state (max = -INFINITY, sum = 0). Does nothing for NULL. */
+SIMDMAX_API void simdmax_online_init(simdmax_online_state* state);
+
+/* Folds x[0, n) into *state. n == 0 is a no-op (x may then be NULL). Any block sizes give the same max and a sum
+ * within the documented tolerance of one call on the whole data. A block of only -inf leaves the state unchanged;
+ * a NaN makes it NaN; +inf entries make max = +inf (see above).
+ * Errors: NULL_POINTER (state NULL, or x NULL with n > 0), INVALID_SHAPE (x + n wraps the address space); the
+ * state is untouched on error. */
+SIMDMAX_API simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n);
+
+/* *state = the state of the union of the inputs of *state and *other. state == other is allowed (the inputs then
+ * count twice). Commutative bit for bit; associative within the sum tolerance; empty is the identity (exactly).
+ * Errors: NULL_POINTER (either NULL), state untouched. */
+SIMDMAX_API simdmax_status simdmax_online_merge(simdmax_online_state* state, const simdmax_online_state* other);
+
+/* log(sum of exp(x)) over the inputs seen = max + log(sum), in double. -INFINITY for an empty state, +INFINITY when
+ * max = +inf, NaN for a NaN state or a NULL pointer. */
+SIMDMAX_API double simdmax_online_log_sum_exp(const simdmax_online_state* state);
+
+/* y = exp(x - max) / sum (softmax), for a block x[0, n) of the inputs a finished state has seen (entries above the
+ * state's max are outside the contract).  Special states: NaN -> NaN; empty -> 0 (every entry must then be -inf);
+ * max = +inf -> 1/sum at +inf entries, 0 elsewhere. -inf entries give exactly 0.
+ * Aliasing: y == x is in place; any other overlap is OVERLAP. n == 0 is a no-op (x and y may be NULL).
+ * Errors: NULL_POINTER (state NULL; x or y NULL with n > 0), INVALID_ARGUMENT (a state no update can produce:
+ * max = -inf with sum != 0, or a non-NaN max with sum <= 0 or sum = inf), INVALID_SHAPE, OVERLAP; y untouched.
+ * Accuracy: within the softmax bound plus the sum's tolerance, measured (tests/tolerances.h): see README.md. */
+SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
+                                                        size_t n);
+
+/* y = x - max - log(sum) (log-softmax) for a block under a finished state, the differences carried exactly and
+ * rounded once. Special states: NaN -> NaN; empty -> -inf; max = +inf -> -log(sum) at +inf entries, -inf
+ * elsewhere. -inf entries give -inf. Shapes, aliasing and errors as simdmax_online_normalize_f32.
+ * Accuracy: as log-softmax, except that log(sum) is taken from the double sum, so outputs near 0 (the entries at
+ * the max) have an absolute error of up to ~2e-14 rather than a relative one (log-softmax counts the entries at
+ * the max exactly; a running double sum cannot). */
+SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x,
+                                                            float* y, size_t n);
+
 /* Targets: Highway's names ("AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR", "EMU128", "NEON", "SVE",
  * "SVE2", "SVE_256", "SVE2_128"), matched case-insensitively. The list holds the targets compiled into this
  * build AND supported by this CPU, best first. Selection is process-wide; NULL or "" restores the best.

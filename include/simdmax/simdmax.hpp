@@ -4,6 +4,7 @@
 #define SIMDMAX_SIMDMAX_HPP_
 
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,39 @@ inline Status Softmax(const float* x, float* y, size_t n) {
 inline Status LogSoftmax(const float* x, float* y, size_t n) {
   return static_cast<Status>(simdmax_log_softmax_f32(1, n, x, n, y, n));
 }
+
+// Running state of a streaming softmax (simdmax_online_*): a plain value, cheap to copy; the empty state on
+// construction. Contracts, special values and accuracy as the C functions.
+class OnlineSoftmax {
+ public:
+  OnlineSoftmax() { simdmax_online_init(&state_); }
+  explicit OnlineSoftmax(const simdmax_online_state& state) : state_(state) {}
+
+  // Folds x[0, n) into the state.
+  Status Update(const float* x, size_t n) { return static_cast<Status>(simdmax_online_update_f32(&state_, x, n)); }
+  Status Update(const std::vector<float>& x) { return Update(x.data(), x.size()); }
+  // The state of the union of both inputs.
+  Status Merge(const OnlineSoftmax& other) {
+    return static_cast<Status>(simdmax_online_merge(&state_, &other.state_));
+  }
+  // log(sum exp(x)) over the inputs seen; -inf when empty.
+  double LogSumExp() const { return simdmax_online_log_sum_exp(&state_); }
+  // softmax / log-softmax of a block of the inputs seen (y == x is in place).
+  Status Normalize(const float* x, float* y, size_t n) const {
+    return static_cast<Status>(simdmax_online_normalize_f32(&state_, x, y, n));
+  }
+  Status LogNormalize(const float* x, float* y, size_t n) const {
+    return static_cast<Status>(simdmax_online_log_normalize_f32(&state_, x, y, n));
+  }
+
+  float Max() const { return state_.max; }
+  double Sum() const { return state_.sum; }
+  bool Empty() const { return state_.max == -std::numeric_limits<float>::infinity(); }
+  const simdmax_online_state& state() const { return state_; }
+
+ private:
+  simdmax_online_state state_;
+};
 
 // Targets compiled in and supported by this CPU, best first (Highway's names).
 inline std::vector<std::string> Targets() {
