@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "dispatch/argument_checks.h"
+#include "dispatch/attention_scheduler.h"
 #include "dispatch/kernel_table.h"
 #include "dispatch/row_scheduler.h"
 #include "dispatch/targets.h"
@@ -131,6 +132,16 @@ simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, c
 simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
                                                 size_t n) {
   return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true);
+}
+
+simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
+                                     const float* v, float* out, float* lse) {
+  bool no_op = false;
+  const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
+  if (status != SIMDMAX_OK || no_op) return status;
+  const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
+  simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse);
+  return SIMDMAX_OK;
 }
 
 simdmax_status simdmax_set_max_threads(size_t n) {

@@ -4,6 +4,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "kernels/attention-inl.h"
 #include "kernels/online_softmax-inl.h"
 #include "kernels/softmax-inl.h"
 
@@ -16,6 +17,8 @@ HWY_EXPORT(SoftmaxRows);
 HWY_EXPORT(LogSoftmaxRows);
 HWY_EXPORT(OnlineUpdate);
 HWY_EXPORT(OnlineNormalize);
+HWY_EXPORT(AttentionTileRun);
+HWY_EXPORT(AttentionMerge);
 
 namespace {
 
@@ -35,6 +38,8 @@ KernelTable MakeTable(size_t slot) {
   table.log_softmax_rows = HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot];
   table.online_update = HWY_DISPATCH_TABLE(OnlineUpdate)[slot];
   table.online_normalize = HWY_DISPATCH_TABLE(OnlineNormalize)[slot];
+  table.attention_tile = HWY_DISPATCH_TABLE(AttentionTileRun)[slot];
+  table.attention_merge = HWY_DISPATCH_TABLE(AttentionMerge)[slot];
   return table;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/attention_tile.h"
 #include "kernels/row_batch.h"
 
 namespace simdmax {
@@ -23,6 +24,8 @@ struct KernelTable {
   RowKernel log_softmax_rows;
   OnlineUpdateKernel online_update;
   OnlineNormalizeKernel online_normalize;
+  AttentionTileKernel attention_tile;
+  AttentionMergeKernel attention_merge;
 };
 
 // The table for a Highway target bit (HWY_AVX2, ...) that is compiled in and supported by this CPU.
