@@ -1,6 +1,7 @@
 #include "dispatch/attention_scheduler.h"
 
 #include <algorithm>
+#include <new>
 #include <vector>
 
 #include "dispatch/row_scheduler.h"
@@ -46,6 +47,20 @@ class AttentionRun {
     chunks_ = split ? (desc.n_keys + kAttentionKeyChunk - 1) / kAttentionKeyChunk : 1;
   }
 
+  // Allocates the split-K partials (before anything is written). False when that fails.
+  bool Allocate() {
+    if (chunks_ == 1) return true;
+    const size_t rows = desc_.n_heads * desc_.n_queries;
+    try {
+      part_acc_.resize(rows * chunks_ * desc_.head_dim);
+      part_max_.resize(rows * chunks_);
+      part_sum_.resize(rows * chunks_);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    return true;
+  }
+
   void Run() {
     const size_t rows = desc_.n_heads * desc_.n_queries;
     const size_t work = rows * std::max<size_t>(desc_.n_keys, 1) * desc_.head_dim;
@@ -57,9 +72,6 @@ class AttentionRun {
       return;
     }
     // Split-K: partial (max, sum, acc) per row and chunk, then a merge per row in chunk order.
-    part_acc_.resize(rows * chunks_ * desc_.head_dim);
-    part_max_.resize(rows * chunks_);
-    part_sum_.resize(rows * chunks_);
     ParallelFor(tiling_.tiles * chunks_, parallel, [&](size_t begin, size_t end) {
       for (size_t task = begin; task < end; ++task) RunTile(task / chunks_, task % chunks_);
     });
@@ -138,10 +150,12 @@ class AttentionRun {
 
 }  // namespace
 
-void RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
+bool RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
                   const float* v, float* out, float* lse) {
   AttentionRun run(kernels, desc, q, k, v, out, lse);
+  if (!run.Allocate()) return false;
   run.Run();
+  return true;
 }
 
 }  // namespace simdmax

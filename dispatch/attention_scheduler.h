@@ -24,7 +24,9 @@ struct AttentionKernels {
 };
 
 // Computes out (and lse when not NULL) for a validated, non-empty problem (n_heads, n_queries, head_dim >= 1).
-void RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
+// Returns false, having written nothing, when the split-K partials (n_heads * n_queries * head_dim floats per 1024
+// keys) cannot be allocated.
+bool RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
                   const float* v, float* out, float* lse);
 
 }  // namespace simdmax

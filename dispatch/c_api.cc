@@ -140,7 +140,9 @@ simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const f
   const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
   if (status != SIMDMAX_OK || no_op) return status;
   const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
-  simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse);
+  if (!simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse)) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;  // the split-K scratch for this shape cannot be allocated
+  }
   return SIMDMAX_OK;
 }
 

@@ -161,7 +161,8 @@ typedef struct simdmax_attention_desc {
  * Errors (nothing is written on error): NULL_POINTER (desc; q or out; k or v with n_keys > 0),
  *   INVALID_ARGUMENT (n_kv_heads == 0, n_heads not a multiple of n_kv_heads, head_dim == 0, scale not finite),
  *   INVALID_STRIDE (a row stride < head_dim where there is more than one row, a head stride < head_dim where there
- *   is more than one head), INVALID_SHAPE (a span overflows size_t bytes or the address space), OVERLAP.
+ *   is more than one head), INVALID_SHAPE (a span overflows size_t bytes or the address space, or the split-decode
+ *   scratch above cannot be allocated), OVERLAP.
  * Special values: q, k and v are expected finite; a NaN or inf in them gives unspecified (typically NaN) rows.
  * Accuracy (README.md, "Online softmax and attention"), against a long-double evaluation of the naive formula on
  *   every target: |out - exact| <= 3e-6 * max_j |v[j][d]| per element (max over the visible keys; measured worst
