@@ -49,7 +49,7 @@ void BM_Decode(benchmark::State& state) {
   state.counters["threads"] = static_cast<double>(state.range(1));
   simdmax_set_max_threads(0);
 }
-BENCHMARK(BM_Decode)->ArgsProduct({{4096, 32768}, {1, 2}})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Decode)->ArgsProduct({{512, 4096, 32768}, {1, 2}})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // memcpy of the decode's K + V bytes: the bandwidth limit the decode is compared with.
 void BM_MemcpyKV(benchmark::State& state) {

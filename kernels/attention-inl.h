@@ -26,6 +26,7 @@
 
 #include <limits>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernels/attention_tile.h"
 #include "kernels/exp-inl.h"
@@ -157,6 +158,17 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
     for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
       float dots[4];
       for (size_t j = 0; j < nb; ++j) {
+        if (r0 == 0) {
+          // Decode reads K and V once from memory: ask for this block's value row and the next block's key row
+          // while the dot products run (hardware prefetchers alone leave single-thread bandwidth on the table).
+          const float* v_row = t.v + (j0 + j) * t.v_row_stride;
+          const bool next = j0 + j + kBlock < walk_end;
+          const float* k_next = next ? t.k + (j0 + j + kBlock) * t.k_row_stride : v_row;
+          for (size_t c = 0; c < dim; c += 64 / sizeof(float)) {
+            hwy::Prefetch(v_row + c);
+            hwy::Prefetch(k_next + c);
+          }
+        }
         Dot4(d, q + r0, t.k + (j0 + j) * t.k_row_stride, dim, dots);
         for (size_t i = 0; i < 4; ++i) scores[r0 + i][j] = dots[i] * t.scale;
       }
