@@ -1,6 +1,9 @@
 #include "dispatch/argument_checks.h"
 
+#include <math.h>
 #include <stdint.h>
+
+#include <initializer_list>
 
 namespace simdmax {
 namespace {
@@ -33,6 +36,26 @@ bool EqualStrideRowsIntersect(uintptr_t x, uintptr_t y, size_t rows, size_t cols
   return false;
 }
 
+// [begin, end) byte range of a (heads x rows x head_dim) tensor, or false on overflow.
+struct Span {
+  uintptr_t begin = 0, end = 0;
+  bool Intersects(const Span& other) const {
+    return begin != end && other.begin != other.end && begin < other.end && other.begin < end;
+  }
+};
+bool TensorSpan(const float* p, size_t heads, size_t head_stride, size_t rows, size_t row_stride, size_t head_dim,
+                Span* span) {
+  size_t last = 0, head_part = 0, row_part = 0;
+  if (__builtin_mul_overflow(heads - 1, head_stride, &head_part)) return false;
+  if (__builtin_mul_overflow(rows - 1, row_stride, &row_part)) return false;
+  if (__builtin_add_overflow(head_part, row_part, &last)) return false;
+  size_t elements = 0, bytes = 0;
+  if (__builtin_add_overflow(last, head_dim, &elements)) return false;
+  if (__builtin_mul_overflow(elements, sizeof(float), &bytes)) return false;
+  span->begin = reinterpret_cast<uintptr_t>(p);
+  return !__builtin_add_overflow(span->begin, bytes, &span->end);
+}
+
 }  // namespace
 
 simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
@@ -53,6 +76,57 @@ simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_
   if (x_stride != y_stride || EqualStrideRowsIntersect(x_begin, y_begin, rows, cols, x_stride)) {
     return SIMDMAX_ERROR_OVERLAP;
   }
+  return SIMDMAX_OK;
+}
+
+simdmax_status CheckOnlineState(float max, double sum) {
+  if (isnan(max) || isnan(sum)) return SIMDMAX_OK;
+  if (max == -INFINITY) return sum == 0.0 ? SIMDMAX_OK : SIMDMAX_ERROR_INVALID_ARGUMENT;
+  return (sum > 0.0 && sum != INFINITY) ? SIMDMAX_OK : SIMDMAX_ERROR_INVALID_ARGUMENT;
+}
+
+simdmax_status CheckAttentionArgs(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
+                                  const float* out, const float* lse, bool* no_op) {
+  *no_op = false;
+  if (desc == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  const simdmax_attention_desc& a = *desc;
+  if (a.n_kv_heads == 0 || a.n_heads % a.n_kv_heads != 0 || a.head_dim == 0 || !isfinite(a.scale)) {
+    return SIMDMAX_ERROR_INVALID_ARGUMENT;
+  }
+  if (a.n_heads == 0 || a.n_queries == 0) {
+    *no_op = true;
+    return SIMDMAX_OK;
+  }
+  const bool has_keys = a.n_keys != 0;
+  if (q == nullptr || out == nullptr || (has_keys && (k == nullptr || v == nullptr))) {
+    return SIMDMAX_ERROR_NULL_POINTER;
+  }
+  const auto bad = [&](size_t count, size_t stride) { return count > 1 && stride < a.head_dim; };
+  if (bad(a.n_heads, a.q_head_stride) || bad(a.n_queries, a.q_row_stride) || bad(a.n_heads, a.out_head_stride) ||
+      bad(a.n_queries, a.out_row_stride) ||
+      (has_keys && (bad(a.n_kv_heads, a.k_head_stride) || bad(a.n_keys, a.k_row_stride) ||
+                    bad(a.n_kv_heads, a.v_head_stride) || bad(a.n_keys, a.v_row_stride)))) {
+    return SIMDMAX_ERROR_INVALID_STRIDE;
+  }
+  Span q_span, k_span, v_span, out_span, lse_span;
+  size_t lse_count = 0;
+  if (!TensorSpan(q, a.n_heads, a.q_head_stride, a.n_queries, a.q_row_stride, a.head_dim, &q_span) ||
+      !TensorSpan(out, a.n_heads, a.out_head_stride, a.n_queries, a.out_row_stride, a.head_dim, &out_span) ||
+      __builtin_mul_overflow(a.n_heads, a.n_queries, &lse_count) ||
+      (lse != nullptr && !TensorSpan(lse, 1, 0, 1, 0, lse_count, &lse_span))) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;
+  }
+  if (has_keys &&
+      (!TensorSpan(k, a.n_kv_heads, a.k_head_stride, a.n_keys, a.k_row_stride, a.head_dim, &k_span) ||
+       !TensorSpan(v, a.n_kv_heads, a.v_head_stride, a.n_keys, a.v_row_stride, a.head_dim, &v_span))) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;
+  }
+  for (const Span* written : {&out_span, &lse_span}) {
+    if (written->Intersects(q_span) || written->Intersects(k_span) || written->Intersects(v_span)) {
+      return SIMDMAX_ERROR_OVERLAP;
+    }
+  }
+  if (out_span.Intersects(lse_span)) return SIMDMAX_ERROR_OVERLAP;
   return SIMDMAX_OK;
 }
 

@@ -17,6 +17,19 @@ namespace simdmax {
 simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
                              size_t y_stride);
 
+// Online state: the state must be plausible for normalise (max = -inf with sum 0, a finite max with sum > 0, or
+// max = +inf with sum > 0; NaN in either field is a poisoned state and accepted). INVALID_ARGUMENT otherwise.
+simdmax_status CheckOnlineState(float max, double sum);
+
+// Checks an attention call, in this order: NULL_POINTER (desc), INVALID_ARGUMENT (n_kv_heads == 0, n_heads not a
+// multiple of n_kv_heads, head_dim == 0, scale not finite); then, when there is work (n_heads and n_queries
+// nonzero; *no_op is set otherwise): NULL_POINTER (q, out; k, v when n_keys > 0), INVALID_STRIDE (a row stride <
+// head_dim where there is more than one row, a head stride < head_dim where there is more than one head),
+// INVALID_SHAPE (a tensor's span overflows size_t bytes or the address space), OVERLAP (out or lse intersects q, k,
+// v, or each other; q, k and v may overlap each other, e.g. a packed QKV buffer).
+simdmax_status CheckAttentionArgs(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
+                                  const float* out, const float* lse, bool* no_op);
+
 }  // namespace simdmax
 
 #endif  // SIMDMAX_DISPATCH_ARGUMENT_CHECKS_H_

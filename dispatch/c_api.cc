@@ -1,10 +1,15 @@
 // The C API: argument checks, then target and scheduling, then kernels. No SIMD code here.
 #include "simdmax/simdmax.h"
 
+#include <math.h>
+#include <stdint.h>
+
 #include "dispatch/argument_checks.h"
+#include "dispatch/attention_scheduler.h"
 #include "dispatch/kernel_table.h"
 #include "dispatch/row_scheduler.h"
 #include "dispatch/targets.h"
+#include "kernels/online_state.h"
 
 namespace simdmax {
 namespace {
@@ -19,6 +24,17 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, const float* x, 
   const KernelTable& kernels = KernelsFor(SelectedTarget());
   const RowBatch batch{cols, x, x_stride, y, y_stride};
   RunRows(op == RowOpKind::kSoftmax ? kernels.softmax : kernels.log_softmax, batch, rows);
+  return SIMDMAX_OK;
+}
+
+simdmax_status RunOnlineNormalize(const simdmax_online_state* state, const float* x, float* y, size_t n, bool log) {
+  if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  const simdmax_status state_status = CheckOnlineState(state->max, state->sum);
+  if (state_status != SIMDMAX_OK) return state_status;
+  if (n == 0) return SIMDMAX_OK;
+  const simdmax_status status = CheckRowsArgs(1, n, x, n, y, n);
+  if (status != SIMDMAX_OK) return status;
+  KernelsFor(SelectedTarget()).online_normalize(state->max, state->sum, x, y, n, log);
   return SIMDMAX_OK;
 }
 
@@ -68,6 +84,67 @@ const char* simdmax_target_name(size_t index) { return simdmax::TargetNameAt(ind
 simdmax_status simdmax_select_target(const char* name) { return simdmax::SelectTarget(name); }
 
 const char* simdmax_selected_target(void) { return simdmax::SelectedTargetName(); }
+
+void simdmax_online_init(simdmax_online_state* state) {
+  if (state == nullptr) return;
+  state->max = -INFINITY;
+  state->sum = 0.0;
+}
+
+simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n) {
+  if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  if (n == 0) return SIMDMAX_OK;
+  if (x == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  if (n > SIZE_MAX / sizeof(float) || reinterpret_cast<uintptr_t>(x) > UINTPTR_MAX - n * sizeof(float)) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;
+  }
+  // Into locals, then stored: the state is written once, after the whole block.
+  float max = state->max;
+  double sum = state->sum;
+  simdmax::KernelsFor(simdmax::SelectedTarget()).online_update(&max, &sum, x, n);
+  state->max = max;
+  state->sum = sum;
+  return SIMDMAX_OK;
+}
+
+simdmax_status simdmax_online_merge(simdmax_online_state* state, const simdmax_online_state* other) {
+  if (state == nullptr || other == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  float max = state->max;
+  double sum = state->sum;
+  simdmax::MergeState(&max, &sum, other->max, other->sum);
+  state->max = max;
+  state->sum = sum;
+  return SIMDMAX_OK;
+}
+
+double simdmax_online_log_sum_exp(const simdmax_online_state* state) {
+  if (state == nullptr) return NAN;
+  if (isnan(state->max) || isnan(state->sum)) return NAN;
+  if (state->max == -INFINITY || state->sum <= 0.0) return -INFINITY;
+  if (state->max == INFINITY) return INFINITY;
+  return static_cast<double>(state->max) + log(state->sum);
+}
+
+simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
+  return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/false);
+}
+
+simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
+                                                size_t n) {
+  return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true);
+}
+
+simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
+                                     const float* v, float* out, float* lse) {
+  bool no_op = false;
+  const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
+  if (status != SIMDMAX_OK || no_op) return status;
+  const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
+  if (!simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse)) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;  // the split-K scratch for this shape cannot be allocated
+  }
+  return SIMDMAX_OK;
+}
 
 simdmax_status simdmax_set_max_threads(size_t n) {
   simdmax::SetMaxThreads(n);

@@ -4,6 +4,8 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "kernels/attention-inl.h"
+#include "kernels/online_softmax-inl.h"
 #include "kernels/softmax-inl.h"
 
 #if HWY_ONCE
@@ -17,6 +19,10 @@ HWY_EXPORT(SoftmaxChunkPass);
 HWY_EXPORT(LogSoftmaxChunkPass);
 HWY_EXPORT(SoftmaxChunkFinish);
 HWY_EXPORT(LogSoftmaxChunkFinish);
+HWY_EXPORT(OnlineUpdate);
+HWY_EXPORT(OnlineNormalize);
+HWY_EXPORT(AttentionTileRun);
+HWY_EXPORT(AttentionMerge);
 
 namespace {
 
@@ -36,6 +42,10 @@ KernelTable MakeTable(size_t slot) {
                    HWY_DISPATCH_TABLE(SoftmaxChunkFinish)[slot], /*log=*/false};
   table.log_softmax = {HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot], HWY_DISPATCH_TABLE(LogSoftmaxChunkPass)[slot],
                        HWY_DISPATCH_TABLE(LogSoftmaxChunkFinish)[slot], /*log=*/true};
+  table.online_update = HWY_DISPATCH_TABLE(OnlineUpdate)[slot];
+  table.online_normalize = HWY_DISPATCH_TABLE(OnlineNormalize)[slot];
+  table.attention_tile = HWY_DISPATCH_TABLE(AttentionTileRun)[slot];
+  table.attention_merge = HWY_DISPATCH_TABLE(AttentionMerge)[slot];
   return table;
 }
 

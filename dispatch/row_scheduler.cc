@@ -91,4 +91,19 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   }
 }
 
+void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_t)>& body) {
+  const size_t threads = g_max_threads.load(std::memory_order_relaxed);
+  if (!parallel || threads == 1 || n < 2) {
+    body(0, n);
+    return;
+  }
+  const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
+  arena->execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<size_t>(0, n, 1),
+        [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); },
+        tbb::simple_partitioner());
+  });
+}
+
 }  // namespace simdmax

@@ -58,12 +58,13 @@ struct ExpSum {
 // max is -log1p(rest), and rest may be made of terms below FLT_MIN (a row [0, -87.3, -88.7] has rest ~1.5e-38, a
 // quarter of it from exp(-88.7)). Softmax stores its terms, which must not be scaled, and cannot see terms below
 // FLT_MIN beside a sum >= 1.
-template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, class D>
+// kSeeded: every term is <= 1 and the total is >= 1 (the max's own term is in it), so the cheaper seeded
+// compensated sum is exact (reduce-inl.h); otherwise the general one.
+template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, bool kSeeded, class D>
 HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   static_assert(!(kStore && kCountMax), "stored terms must not be scaled");
   constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
-  constexpr bool kSeeded = !kCountMax;
   V acc_hi = hn::Set(d, SumSeed<kSeeded>()), acc_lo = hn::Zero(d);
   const V neg_max = hn::Set(d, -max);
   ExpSum sum;
@@ -94,11 +95,38 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   return sum;
 }
 
-// Whether the fast (unmasked) exp applies to a finite chunk: max - min <= 2^16 keeps the TwoSum error term below
-// 2^-8, so a clamped argument cannot be pushed back into range (or to inf) by it. Wider chunks (or chunks with
-// -inf entries) take the masked exp, one select more per vector.
-HWY_INLINE bool NeedsMasking(const MaxResult& max) {
-  return !max.all_finite || static_cast<double>(max.max) - static_cast<double>(max.min) > 65536.0;
+// Whether the fast (unmasked) exp applies to exp(x - max) over a finite chunk with bounds `stats`: max - min <= 2^16
+// keeps the TwoSum error term below 2^-8, so a clamped argument cannot be pushed back into range (or to inf) by
+// it. Wider chunks (or chunks with -inf entries) take the masked exp, one select more per vector.
+HWY_INLINE bool NeedsMasking(float max, const MaxResult& stats) {
+  return !stats.all_finite || static_cast<double>(max) - static_cast<double>(stats.min) > 65536.0;
+}
+
+// sum of exp(x - max) over x[0, n) (stored to y if kStore), for max >= stats.max: picks the masked exp and the
+// Fast2Sum order from the chunk's bounds. Shared by the row kernels and the online update.
+template <bool kStore, bool kCountMax, bool kSeeded, class D>
+HWY_INLINE ExpSum ExpSumFor(D d, const float* x, float* y, size_t n, float max, const MaxResult& stats) {
+  if (NeedsMasking(max, stats)) return ExpPass<kStore, kCountMax, true, SumOrder::kAny, kSeeded>(d, x, y, n, max);
+  switch (ShiftOrder(max, stats.min)) {
+    case SumOrder::kFirstLarger:
+      return ExpPass<kStore, kCountMax, false, SumOrder::kFirstLarger, kSeeded>(d, x, y, n, max);
+    case SumOrder::kSecondLarger:
+      return ExpPass<kStore, kCountMax, false, SumOrder::kSecondLarger, kSeeded>(d, x, y, n, max);
+    default:
+      return ExpPass<kStore, kCountMax, false, SumOrder::kAny, kSeeded>(d, x, y, n, max);
+  }
+}
+
+// 1/sum as a float pair (hi, lo): e * hi + e * lo (MulByPair) is rounded once (one FMA) instead of twice (rounded
+// reciprocal, then product), which saves up to 0.5 ulp of the budget. Shared by softmax, the online normalise and
+// attention.
+HWY_INLINE void FloatPair(double value, float* hi, float* lo) {
+  *hi = static_cast<float>(value);
+  *lo = static_cast<float>(value - *hi);
+}
+template <class V>
+HWY_INLINE V MulByPair(V e, V hi, V lo) {
+  return hn::MulAdd(e, hi, hn::Mul(e, lo));
 }
 
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y if kStore). A chunk with a
@@ -123,26 +151,11 @@ HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkStat
     }
   }
   state->max = max.max;
-  state->masked = NeedsMasking(max);
+  state->min = max.min;
   // The unmasked exp leaves a residue below FLT_MIN (or, scaled for log-softmax, below 2^-64 FLT_MIN) for the
   // clamped lanes: invisible beside the terms that matter in both sums.
-  const bool masked = state->masked;
-  state->min = max.min;
-  ExpSum sum;
-  if (masked) {
-    sum = ExpPass<kStore, !kSoftmax, true, SumOrder::kAny>(d, x, y, n, max.max);
-  } else {
-    switch (ShiftOrder(max.max, max.min)) {
-      case SumOrder::kFirstLarger:
-        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kFirstLarger>(d, x, y, n, max.max);
-        break;
-      case SumOrder::kSecondLarger:
-        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kSecondLarger>(d, x, y, n, max.max);
-        break;
-      default:
-        sum = ExpPass<kStore, !kSoftmax, false, SumOrder::kAny>(d, x, y, n, max.max);
-    }
-  }
+  state->masked = NeedsMasking(max.max, max);
+  const ExpSum sum = ExpSumFor<kStore, !kSoftmax, /*kSeeded=*/kSoftmax>(d, x, y, n, max.max, max);
   state->at_max = sum.at_max;
   state->rest = sum.rest;
 }
@@ -174,6 +187,16 @@ HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const 
     // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
     return kMasked ? hn::IfThenElse(hn::Eq(shifted, neg_inf), neg_inf, y_v) : y_v;
   });
+}
+
+// y = x - max - log_sum for a finite max, any x (-inf included): LogSoftmaxOutput outside the chunk machinery,
+// for the online log-normalise.
+template <class D>
+HWY_INLINE void LogShiftRow(D d, const float* x, float* y, size_t n, float max, double log_sum) {
+  ChunkFinish finish{};
+  finish.max = max;
+  FloatPair(log_sum, &finish.log_hi, &finish.log_lo);
+  LogSoftmaxOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
 }
 
 // Softmax's two-pass finish: y = exp((x - max) - log(sum)), the argument carried exactly (two TwoSums, the log as
@@ -213,7 +236,7 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
     // y holds exp(x - chunk max); one FMA with the float-pair scale rounds the product once.
     const V hi = hn::Set(d, finish.scale_hi);
     const V lo = hn::Set(d, finish.scale_lo);
-    MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return hn::MulAdd(e, hi, hn::Mul(e, lo)); });
+    MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, hi, lo); });
   } else if (finish.masked) {
     LogSoftmaxOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
   } else if (finish.order == SumOrder::kFirstLarger) {

@@ -10,6 +10,28 @@ namespace simdmax_test {
 inline constexpr uint64_t kSoftmaxMaxUlp = 2;
 inline constexpr uint64_t kLogSoftmaxMaxUlp = 1;
 
+// Online softmax (simdmax_online_*), measured by tests/online_softmax_test.cc on every target (printed as
+// "[measured]"): relative error of the running sum against one call and against the exact sum, for any block sizes
+// and merge orders; ULP of normalise / log-normalise against the long-double softmax / log-softmax; log-normalise
+// outputs with |reference| < 1e-6 (the entries at the max) in absolute error.
+inline constexpr double kOnlineSumRelTol = 2e-8;     // measured 8.6e-9 (SSE4, n = 128000)
+inline constexpr uint64_t kOnlineNormalizeMaxUlp = 2;       // measured 2
+inline constexpr uint64_t kOnlineLogNormalizeMaxUlp = 2;    // measured 1
+inline constexpr double kOnlineLogNormalizeAbsTol = 2e-14;  // measured 9.1e-15
+
+// Attention (simdmax_attention_f32), measured by tests/attention_test.cc on every target ("[measured]" lines):
+// |out - exact| / max over the visible keys of |v[j][d]|, per output element, and |lse - exact| / max(1, |exact|),
+// against the long-double naive formula (tests/attention_reference.h).
+// Ordinary data (scores within tens): measured worst 1.7e-6 (SSE4, decode over 20000 keys; float accumulation of
+// the output over 1024-key chunks).
+inline constexpr double kAttentionOutRelTol = 3e-6;
+// Scores in the hundreds to thousands (q, k in [-8, 8] with scale 1; scores growing to 1000): the f32 dot products
+// round each score by ~ulp(1000) = 6e-5, which becomes the relative error of its weight. Measured worst 1.45e-4
+// (SCALAR, whose single-lane dot product is one sequential chain), 5.4e-5 on the SIMD targets.
+inline constexpr double kAttentionOutRelTolLargeScores = 2.5e-4;
+// Measured worst 1.5e-6 (all data).
+inline constexpr double kAttentionLseRelTol = 3e-6;
+
 }  // namespace simdmax_test
 
 #endif  // SIMDMAX_TESTS_TOLERANCES_H_

@@ -68,6 +68,115 @@ SIMDMAX_API simdmax_status simdmax_softmax_f32(size_t rows, size_t cols, const f
 SIMDMAX_API simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                                    size_t y_stride);
 
+/* ---- Online (streaming) softmax ----------------------------------------------------------------------------
+ * The normaliser of a softmax over data that arrives in blocks (or is split across threads or devices), carried as
+ * a running state: max = the largest input seen, sum = sum over the inputs seen of exp(x - max), in double.
+ *
+ * Special states (the same limits as simdmax_softmax_f32):
+ * - empty: max = -INFINITY, sum = 0. After init, and after updates that only saw -inf entries (masked positions):
+ *   -inf never produces NaN (no -inf - (-inf)). The identity of simdmax_online_merge.
+ * - max = +INFINITY: sum counts the +inf entries seen; finite entries add nothing (they get weight 0).
+ * - max = NaN (sum NaN): a NaN was seen; the state stays NaN and so does everything derived from it.
+ *
+ * Accuracy (tests/tolerances.h, README.md "Online softmax and attention"): max is exact. Each term of sum is within
+ * 1 float ulp of exp(x - max), summed in double, and re-based in double when the max grows, so the sum agrees
+ * with a single-pass sum and with the exact sum to 2e-8 relative (measured 8.6e-9) whatever the block sizes and
+ * merge order; the merge is commutative bit for bit.
+ * Thread safety: a state is a plain value; concurrent calls on distinct states are fine. */
+typedef struct simdmax_online_state {
+  float max;
+  double sum;
+} simdmax_online_state;
+
+/* Sets *state to the empty state (max = -INFINITY, sum = 0). Does nothing for NULL. */
+SIMDMAX_API void simdmax_online_init(simdmax_online_state* state);
+
+/* Folds x[0, n) into *state. n == 0 is a no-op (x may then be NULL). Any block sizes give the same max and a sum
+ * within the documented tolerance of one call on the whole data. A block of only -inf leaves the state unchanged;
+ * a NaN makes it NaN; +inf entries make max = +inf (see above).
+ * Errors: NULL_POINTER (state NULL, or x NULL with n > 0), INVALID_SHAPE (x + n wraps the address space); the
+ * state is untouched on error. */
+SIMDMAX_API simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n);
+
+/* *state = the state of the union of the inputs of *state and *other. state == other is allowed (the inputs then
+ * count twice). Commutative bit for bit; associative within the sum tolerance; empty is the identity (exactly).
+ * Errors: NULL_POINTER (either NULL), state untouched. */
+SIMDMAX_API simdmax_status simdmax_online_merge(simdmax_online_state* state, const simdmax_online_state* other);
+
+/* log(sum of exp(x)) over the inputs seen = max + log(sum), in double. -INFINITY for an empty state, +INFINITY when
+ * max = +inf, NaN for a NaN state or a NULL pointer. */
+SIMDMAX_API double simdmax_online_log_sum_exp(const simdmax_online_state* state);
+
+/* y = exp(x - max) / sum (softmax), for a block x[0, n) of the inputs a finished state has seen (entries above the
+ * state's max are outside the contract).  Special states: NaN -> NaN; empty -> 0 (every entry must then be -inf);
+ * max = +inf -> 1/sum at +inf entries, 0 elsewhere. -inf entries give exactly 0.
+ * Aliasing: y == x is in place; any other overlap is OVERLAP. n == 0 is a no-op (x and y may be NULL).
+ * Errors: NULL_POINTER (state NULL; x or y NULL with n > 0), INVALID_ARGUMENT (a state no update can produce:
+ * max = -inf with sum != 0, or a non-NaN max with sum <= 0 or sum = inf), INVALID_SHAPE, OVERLAP; y untouched.
+ * Accuracy: within the softmax bound plus the sum's tolerance, measured (tests/tolerances.h): see README.md. */
+SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
+                                                        size_t n);
+
+/* y = x - max - log(sum) (log-softmax) for a block under a finished state, the differences carried exactly and
+ * rounded once. Special states: NaN -> NaN; empty -> -inf; max = +inf -> -log(sum) at +inf entries, -inf
+ * elsewhere. -inf entries give -inf. Shapes, aliasing and errors as simdmax_online_normalize_f32.
+ * Accuracy: as log-softmax, except that log(sum) is taken from the double sum, so outputs near 0 (the entries at
+ * the max) have an absolute error of up to ~2e-14 rather than a relative one (log-softmax counts the entries at
+ * the max exactly; a running double sum cannot). */
+SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x,
+                                                            float* y, size_t n);
+
+/* ---- Fused attention ----------------------------------------------------------------------------------------
+ * Scaled dot-product attention for one decode or prefill step, on the online softmax state (FlashAttention): keys
+ * are walked in blocks, the running output rescaled when the max grows; the n_queries x n_keys score matrix is never
+ * formed (memory per task: a 4 KiB score block, plus, for split decode, n_heads * n_queries * head_dim floats per
+ * 1024 keys for the partial outputs). */
+typedef struct simdmax_attention_desc {
+  size_t n_heads;    /* query heads */
+  size_t n_kv_heads; /* divides n_heads: grouped-query (GQA) / multi-query attention; = n_heads for MHA */
+  size_t n_queries;  /* query rows per head */
+  size_t n_keys;     /* key and value rows per kv head */
+  size_t head_dim;
+  size_t q_head_stride, q_row_stride; /* all strides in elements */
+  size_t k_head_stride, k_row_stride;
+  size_t v_head_stride, v_row_stride;
+  size_t out_head_stride, out_row_stride;
+  float scale; /* multiplies q.k, usually 1/sqrt(head_dim) */
+  int causal;  /* nonzero: query i sees keys j <= i + (n_keys - n_queries) (aligned to the end) */
+} simdmax_attention_desc;
+
+/* out[h][i] = sum_j softmax_j(scale * q[h][i] . k[h / (n_heads / n_kv_heads)][j]) * v[...][j].
+ *    lse may be NULL; otherwise it receives n_heads * n_queries log-sum-exp values (row-major by head), so partial
+ *    results over disjoint key ranges can be merged by the caller.
+ *
+ * Shapes: element (h, i, d) of q is q[h * q_head_stride + i * q_row_stride + d], d < head_dim; likewise k and v
+ *   with kv head h / (n_heads / n_kv_heads) and key j, and out with (h, i). Any layout ([head][row][dim],
+ *   [row][head][dim], a packed QKV buffer) is expressed by the strides. lse[h * n_queries + i] = the natural log of
+ *   sum_j exp(scale * q . k_j) over the visible keys.
+ * Masking: with causal, query i sees keys j <= i + (n_keys - n_queries); when n_keys < n_queries the first queries
+ *   see none. A query that sees no key (fully masked, or n_keys == 0) gets out = 0 and lse = -INFINITY, never NaN.
+ * No-ops: n_heads == 0 or n_queries == 0 returns SIMDMAX_OK without touching memory (pointers may be NULL);
+ *   n_keys == 0 writes zeros and -inf (k and v may be NULL).
+ * Aliasing: out and lse must not intersect q, k, v or each other (checked on the spans from first to last
+ *   element); q, k and v may overlap each other. Rows of out must not overlap each other (not checked beyond the
+ *   strides).
+ * Errors (nothing is written on error): NULL_POINTER (desc; q or out; k or v with n_keys > 0),
+ *   INVALID_ARGUMENT (n_kv_heads == 0, n_heads not a multiple of n_kv_heads, head_dim == 0, scale not finite),
+ *   INVALID_STRIDE (a row stride < head_dim where there is more than one row, a head stride < head_dim where there
+ *   is more than one head), INVALID_SHAPE (a span overflows size_t bytes or the address space, or the split-decode
+ *   scratch above cannot be allocated), OVERLAP.
+ * Special values: q, k and v are expected finite; a NaN or inf in them gives unspecified (typically NaN) rows.
+ * Accuracy (README.md, "Online softmax and attention"), against a long-double evaluation of the naive formula on
+ *   every target: |out - exact| <= 3e-6 * max_j |v[j][d]| per element (max over the visible keys; measured worst
+ *   1.7e-6) for scores within tens; scores are f32 dot products, so scores of magnitude S carry an absolute
+ *   rounding of ~S * 2^-23 that becomes the relative error of the weights: <= 2.5e-4 (measured 1.45e-4) with
+ *   scores up to ~1000. |lse - exact| <= 3e-6 * max(1, |exact|) (measured 1.5e-6).
+ * Threads: tasks over (kv head, query block); with n_queries <= 8 and n_keys >= 2048 the keys are also split into
+ *   chunks of 1024 whose partial (max, sum, output) are merged in a fixed order. The result is bit-identical for
+ *   every thread count (simdmax_set_max_threads); it may differ between targets within the bound. */
+SIMDMAX_API simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
+                                                 const float* v, float* out, float* lse);
+
 /* Targets: Highway's names ("AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR", "EMU128", "NEON", "SVE",
  * "SVE2", "SVE_256", "SVE2_128"), matched case-insensitively. The list holds the targets compiled into this
  * build AND supported by this CPU, best first. Selection is process-wide; NULL or "" restores the best.

@@ -1,0 +1,124 @@
+// Online (streaming) softmax: the per-target bodies behind simdmax_online_update_f32 and
+// simdmax_online_{log_}normalize_f32. The state is (max, sum of exp(x - max)) (kernels/online_state.h).
+//
+// Update, per chunk of at most kOnlineChunk elements (so a long block is read from memory once and re-read from
+// L1): the chunk's max (RowMax), then sum of exp(x - new_max) with x - new_max carried exactly (TwoSum + ExpOfPair,
+// the softmax ExpPass) accumulated with the compensated sum, added to the old sum rescaled by exp(old_max - new_max) in double.
+// Every term is therefore within 1 float ulp of exp(x - final_max) after at most one double rescale per chunk:
+// the sum agrees with a single pass to 2e-8 relative whatever the block sizes (tests/tolerances.h).
+//
+// Normalise: y = exp(x - max) * (1/sum) (softmax's MulByPair) or x - max - log(sum) (softmax's LogShiftRow).
+
+#if defined(SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_
+#undef SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_
+#else
+#define SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_
+#endif
+
+#include <math.h>
+#include <stddef.h>
+
+#include <limits>
+
+#include "hwy/highway.h"
+#include "kernels/exp-inl.h"
+#include "kernels/online_state.h"
+#include "kernels/reduce-inl.h"
+#include "kernels/row_map-inl.h"
+#include "kernels/softmax-inl.h"
+#include "kernels/special_rows-inl.h"
+#include "kernels/two_sum-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace simdmax {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// 16 KiB of floats: the max pass leaves the chunk in L1 for the exp pass.
+inline constexpr size_t kOnlineChunk = 4096;
+
+template <class D>
+HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, const float* x, size_t n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (isnan(*state_max)) return;  // poisoned: stays NaN
+  const MaxResult block = RowMax(d, x, n);
+  if (!block.all_finite) {
+    const NonFiniteCounts counts = CountNonFinite(d, x, n);
+    if (counts.nan != 0) {
+      *state_max = std::numeric_limits<float>::quiet_NaN();
+      *state_sum = std::numeric_limits<double>::quiet_NaN();
+      return;
+    }
+    if (counts.pos_inf != 0) {  // the +inf entries take the whole mass (softmax's limit)
+      *state_sum = (*state_max == kInf ? *state_sum : 0.0) + static_cast<double>(counts.pos_inf);
+      *state_max = kInf;
+      return;
+    }
+    if (counts.neg_inf == n) return;  // fully masked block: the state is unchanged (never -inf - (-inf))
+    // Otherwise a finite max beside -inf entries: RowMax's max is right and ExpPass maps -inf to exactly 0.
+  }
+  if (*state_max == kInf) return;  // finite entries add nothing next to +inf ones
+  const float new_max = block.max > *state_max ? block.max : *state_max;
+  // Not seeded: when new_max is an earlier block's, every term here may be tiny.
+  const ExpSum block_sum =
+      ExpSumFor</*kStore=*/false, /*kCountMax=*/false, /*kSeeded=*/false>(d, x, nullptr, n, new_max, block);
+  *state_sum = RescaleSum(*state_max, *state_sum, new_max) + block_sum.rest;
+  *state_max = new_max;
+}
+
+// Exported: folds x[0, n) into the state.
+HWY_NOINLINE void OnlineUpdate(float* state_max, double* state_sum, const float* x, size_t n) {
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += kOnlineChunk) {
+    const size_t len = n - i < kOnlineChunk ? n - i : kOnlineChunk;
+    OnlineUpdateChunk(d, state_max, state_sum, x + i, len);
+  }
+}
+
+// Exported: y = softmax (log = false) or log-softmax (log = true) of x[0, n) under a finished state. Entries above
+// the state's max are outside the contract. Special states: NaN -> NaN; empty (max = -inf) -> 0 / -inf;
+// max = +inf -> 1/sum / -log(sum) at +inf entries, 0 / -inf elsewhere.
+HWY_NOINLINE void OnlineNormalize(float max, double sum, const float* x, float* y, size_t n, bool log) {
+  using D = hn::ScalableTag<float>;
+  using V = hn::Vec<D>;
+  const D d;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (isnan(max) || isnan(sum)) {
+    const V nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());
+    MapRow(d, x, y, n, 0.0f, [&](V, auto...) HWY_ATTR { return nan; });
+    return;
+  }
+  if (max == -kInf) {
+    const V fill = hn::Set(d, log ? -kInf : 0.0f);
+    MapRow(d, x, y, n, 0.0f, [&](V, auto...) HWY_ATTR { return fill; });
+    return;
+  }
+  if (max == kInf) {
+    const V at_inf = hn::Set(d, log ? static_cast<float>(-::log(sum)) : static_cast<float>(1.0 / sum));
+    const V elsewhere = hn::Set(d, log ? -kInf : 0.0f);
+    MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
+      return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere);
+    });
+    return;
+  }
+  if (log) {
+    LogShiftRow(d, x, y, n, max, ::log(sum));
+    return;
+  }
+  float inv_hi, inv_lo;
+  FloatPair(1.0 / sum, &inv_hi, &inv_lo);
+  const V v_inv_hi = hn::Set(d, inv_hi), v_inv_lo = hn::Set(d, inv_lo);
+  const V neg_max = hn::Set(d, -max);
+  MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
+    V lo;
+    const V hi = TwoSum(v, neg_max, lo);
+    return MulByPair(ExpOfPairMasked(d, hi, lo), v_inv_hi, v_inv_lo);  // -inf entries give exactly 0
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace simdmax
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard toggle
