@@ -4,7 +4,6 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/accuracy_cost_bench.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-
 #include "hwy/highway.h"
 #include "kernels/exp-inl.h"
 #include "kernels/reduce-inl.h"
@@ -16,7 +15,8 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// exp(x - max) stored and summed. kTwoSum: carry the rounding error of x - max into exp. kF64: the error-free sum (reduce-inl.h) rather than a plain f32 one.
+// exp(x - max) stored and summed. kTwoSum: carry the rounding error of x - max into exp. kF64: the error-free sum
+// (reduce-inl.h) rather than a plain f32 one.
 template <bool kTwoSum, bool kF64>
 double ExpSumVariant(const float* x, float* y, size_t n, float max) {
   const hn::ScalableTag<float> d;
@@ -44,9 +44,7 @@ double ExpSumFull(const float* x, float* y, size_t n, float max) { return ExpSum
 double ExpSumNoTwoSum(const float* x, float* y, size_t n, float max) {
   return ExpSumVariant<false, true>(x, y, n, max);
 }
-double ExpSumF32Sum(const float* x, float* y, size_t n, float max) {
-  return ExpSumVariant<true, false>(x, y, n, max);
-}
+double ExpSumF32Sum(const float* x, float* y, size_t n, float max) { return ExpSumVariant<true, false>(x, y, n, max); }
 double ExpSumPlain(const float* x, float* y, size_t n, float max) { return ExpSumVariant<false, false>(x, y, n, max); }
 
 // Softmax's last pass: y = e * (1/sum), with 1/sum as a float pair (one rounding) or a single float (two).
@@ -130,16 +128,18 @@ void Run(benchmark::State& state, Fn fn) {
   state.SetLabel(hwy::TargetName(hwy::SupportedAndGeneratedTargets()[0]));
 }
 
-#define SIMDMAX_EXP_SUM_BENCH(NAME)                                                                          \
-  void BM_ExpSum_##NAME(benchmark::State& state) {                                                          \
-    Run(state, [](const float* x, float* y) { benchmark::DoNotOptimize(HWY_DYNAMIC_DISPATCH(ExpSum##NAME)(x, y, kCols, 10.0f)); }); \
-  }                                                                                                          \
+#define SIMDMAX_EXP_SUM_BENCH(NAME)                                                     \
+  void BM_ExpSum_##NAME(benchmark::State& state) {                                      \
+    Run(state, [](const float* x, float* y) {                                           \
+      benchmark::DoNotOptimize(HWY_DYNAMIC_DISPATCH(ExpSum##NAME)(x, y, kCols, 10.0f)); \
+    });                                                                                 \
+  }                                                                                     \
   BENCHMARK(BM_ExpSum_##NAME)
 
-SIMDMAX_EXP_SUM_BENCH(Full);       // TwoSum + f64 sum: what the library runs
-SIMDMAX_EXP_SUM_BENCH(NoTwoSum);   // cost of exact x - max
-SIMDMAX_EXP_SUM_BENCH(F32Sum);     // cost of the f64 sum
-SIMDMAX_EXP_SUM_BENCH(Plain);      // neither
+SIMDMAX_EXP_SUM_BENCH(Full);      // TwoSum + f64 sum: what the library runs
+SIMDMAX_EXP_SUM_BENCH(NoTwoSum);  // cost of exact x - max
+SIMDMAX_EXP_SUM_BENCH(F32Sum);    // cost of the f64 sum
+SIMDMAX_EXP_SUM_BENCH(Plain);     // neither
 
 void BM_Scale_Pair(benchmark::State& state) {
   Run(state, [](const float*, float* y) { HWY_DYNAMIC_DISPATCH(ScalePair)(y, kCols, 1.0 / 3.0); });

@@ -6,13 +6,13 @@
 // - Prefill: 2048 causal queries, 8 heads, 2 kv heads, head_dim 128: simdmax_attention_f32 against the naive
 //   composition (materialised scores, simdmax_softmax_f32, weighted sum) on the same data.
 // - Online update: simdmax_online_update_f32 (+ normalise) vs the two-pass simdmax_softmax_f32 on 1 x 128000.
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"

@@ -26,8 +26,8 @@ std::vector<int>& MutableThreads() {
 }
 
 // The shapes; the last one (256 MiB in + 256 MiB out) is out of this machine's 480 MiB L3.
-const Shape kAllShapes[] = {{1, 1000},   {1, 32000},    {1, 128000},      {128, 128},     {1024, 1024},
-                            {64, 32000}, {4096, 64},    {8, 1048576},     {16, 4194304}};
+const Shape kAllShapes[] = {{1, 1000},   {1, 32000}, {1, 128000},  {128, 128},   {1024, 1024},
+                            {64, 32000}, {4096, 64}, {8, 1048576}, {16, 4194304}};
 
 void RegisterMemcpy(const Shape& shape) {
   // memcpy is single-threaded: the reference for a one-thread call.

@@ -22,8 +22,7 @@ void RegisterOneDnn(const Shape& shape) {
           const dnnl::memory::dims dims = {static_cast<dnnl::memory::dim>(shape.rows),
                                            static_cast<dnnl::memory::dim>(shape.cols)};
           dnnl::memory::desc md(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
-          const auto algorithm =
-              op == Op::kSoftmax ? dnnl::algorithm::softmax_accurate : dnnl::algorithm::softmax_log;
+          const auto algorithm = op == Op::kSoftmax ? dnnl::algorithm::softmax_accurate : dnnl::algorithm::softmax_log;
           dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, md, /*axis=*/1);
           dnnl::softmax_v2_forward::primitive_desc pd(desc, engine);
           dnnl::softmax_v2_forward primitive(pd);

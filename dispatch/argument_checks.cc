@@ -116,9 +116,8 @@ simdmax_status CheckAttentionArgs(const simdmax_attention_desc* desc, const floa
       (lse != nullptr && !TensorSpan(lse, 1, 0, 1, 0, lse_count, &lse_span))) {
     return SIMDMAX_ERROR_INVALID_SHAPE;
   }
-  if (has_keys &&
-      (!TensorSpan(k, a.n_kv_heads, a.k_head_stride, a.n_keys, a.k_row_stride, a.head_dim, &k_span) ||
-       !TensorSpan(v, a.n_kv_heads, a.v_head_stride, a.n_keys, a.v_row_stride, a.head_dim, &v_span))) {
+  if (has_keys && (!TensorSpan(k, a.n_kv_heads, a.k_head_stride, a.n_keys, a.k_row_stride, a.head_dim, &k_span) ||
+                   !TensorSpan(v, a.n_kv_heads, a.v_head_stride, a.n_keys, a.v_row_stride, a.head_dim, &v_span))) {
     return SIMDMAX_ERROR_INVALID_SHAPE;
   }
   for (const Span* written : {&out_span, &lse_span}) {

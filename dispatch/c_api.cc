@@ -1,6 +1,4 @@
 // The C API: argument checks, then target and scheduling, then kernels. No SIMD code here.
-#include "simdmax/simdmax.h"
-
 #include <math.h>
 #include <stdint.h>
 
@@ -10,6 +8,7 @@
 #include "dispatch/row_scheduler.h"
 #include "dispatch/targets.h"
 #include "kernels/online_state.h"
+#include "simdmax/simdmax.h"
 
 namespace simdmax {
 namespace {
@@ -129,13 +128,12 @@ simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, c
   return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/false);
 }
 
-simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
-                                                size_t n) {
+simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
   return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true);
 }
 
-simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
-                                     const float* v, float* out, float* lse) {
+simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
+                                     float* out, float* lse) {
   bool no_op = false;
   const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
   if (status != SIMDMAX_OK || no_op) return status;

@@ -1,15 +1,15 @@
 #include "dispatch/row_scheduler.h"
 
-#include <algorithm>
-#include <atomic>
-#include <memory>
-#include <mutex>
-
 #include <tbb/blocked_range.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
 
 namespace simdmax {
 namespace {
@@ -101,8 +101,7 @@ void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_
   arena->execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<size_t>(0, n, 1),
-        [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); },
-        tbb::simple_partitioner());
+        [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
   });
 }
 

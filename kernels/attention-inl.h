@@ -215,8 +215,8 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
 }
 
 // Exported: merges partial results of one row (kernels/attention_tile.h, AttentionMergeKernel).
-HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const float* max, const double* sum,
-                                 size_t parts, size_t head_dim, float* out, float* lse) {
+HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const float* max, const double* sum, size_t parts,
+                                 size_t head_dim, float* out, float* lse) {
   using D = hn::ScalableTag<float>;
   using V = hn::Vec<D>;
   const D d;

@@ -71,7 +71,7 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   const V x = hn::Max(hi, hn::Set(d, kClamp));
   const V shifted = hn::MulAdd(x, hn::Set(d, kLog2E), hn::Set(d, kShifter));
   const V n = hn::Sub(shifted, hn::Set(d, kShifter));
-  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), x);  // exact
+  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), x);   // exact
   const V r_lo = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), lo);  // tiny: rounding error <= 2^-36
   const V r = hn::Add(r_hi, r_lo);
   const V r2 = hn::Mul(r, r);
@@ -88,8 +88,7 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   // 2^n for n in [-126, 127]: the shifter left n (two's complement) in the low mantissa bits; shifting by 23 moves
   // it to the exponent field and discards the shifter's own bits.
   const hn::RebindToSigned<D> di;
-  const auto exponent =
-      hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, (127 + kScaleLog2) << 23));
+  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, (127 + kScaleLog2) << 23));
   return hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
 #endif
 }

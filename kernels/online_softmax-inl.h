@@ -3,8 +3,8 @@
 //
 // Update, per chunk of at most kOnlineChunk elements (so a long block is read from memory once and re-read from
 // L1): the chunk's max (RowMax), then sum of exp(x - new_max) with x - new_max carried exactly (TwoSum + ExpOfPair,
-// the softmax ExpPass) accumulated with the compensated sum, added to the old sum rescaled by exp(old_max - new_max) in double.
-// Every term is therefore within 1 float ulp of exp(x - final_max) after at most one double rescale per chunk:
+// the softmax ExpPass) accumulated with the compensated sum, added to the old sum rescaled by exp(old_max - new_max) in
+// double. Every term is therefore within 1 float ulp of exp(x - final_max) after at most one double rescale per chunk:
 // the sum agrees with a single pass to 2e-8 relative whatever the block sizes (tests/tolerances.h).
 //
 // Normalise: y = exp(x - max) * (1/sum) (softmax's MulByPair) or x - max - log(sum) (softmax's LogShiftRow).
@@ -97,9 +97,8 @@ HWY_NOINLINE void OnlineNormalize(float max, double sum, const float* x, float* 
   if (max == kInf) {
     const V at_inf = hn::Set(d, log ? static_cast<float>(-::log(sum)) : static_cast<float>(1.0 / sum));
     const V elsewhere = hn::Set(d, log ? -kInf : 0.0f);
-    MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
-      return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere);
-    });
+    MapRow(d, x, y, n, 0.0f,
+           [&](V v, auto...) HWY_ATTR { return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere); });
     return;
   }
   if (log) {

@@ -131,8 +131,7 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
       // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
       // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
       const double scale =
-          states[c].max == -kInf ? 0.0
-                                 : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
+          states[c].max == -kInf ? 0.0 : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
       f.scale_hi = static_cast<float>(scale);
       f.scale_lo = static_cast<float>(scale - f.scale_hi);
     }

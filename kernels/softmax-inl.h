@@ -2,7 +2,8 @@
 //
 // Algorithm, per chunk of the row (kernels/row_chunks.h: fixed-size chunks, merged in order):
 //   1. the chunk's max and min and a non-finite flag (reduce-inl.h);
-//   2. e = exp(x - chunk max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed without error (reduce-inl.h); softmax
+//   2. e = exp(x - chunk max) with x - max carried exactly (two_sum-inl.h, exp-inl.h), summed without error
+//   (reduce-inl.h); softmax
 //      stores e (the chunk is still in L2 from step 1, so the input is read from memory once for both);
 //   merge: global max, sum = sum of chunk sums * exp(chunk max - max), in f64, in chunk order;
 //   3. softmax: y = e * (exp(chunk max - max) / sum) with that factor as a float pair, so the product is rounded
@@ -210,7 +211,7 @@ HWY_INLINE void SoftmaxRecomputeOutput(D d, const float* x, float* y, size_t n, 
   MapRow(d, x, y, n, finish.max, [&](V v, auto...) HWY_ATTR {
     V lo_shift, lo_log;
     const V shifted = TwoSumOrdered<kOrder>(v, neg_max, lo_shift);  // x - max, exactly
-    const V arg = TwoSum(shifted, neg_log_hi, lo_log);               // ... - log_hi, exactly
+    const V arg = TwoSum(shifted, neg_log_hi, lo_log);              // ... - log_hi, exactly
     const V lo = hn::Add(hn::Add(lo_shift, lo_log), neg_log_lo);
     return kMasked ? ExpOfPairMasked(d, arg, lo) : ExpOfPair(d, arg, lo);
   });

@@ -10,7 +10,7 @@ enum class SumOrder { kAny, kFirstLarger, kSecondLarger };
 
 // The order for x + (-max) over elements x in [min, max] (finite).
 inline SumOrder ShiftOrder(float max, float min) {
-  if (max <= 0.0f) return SumOrder::kFirstLarger;  // x <= max <= 0: |x| >= |max|
+  if (max <= 0.0f) return SumOrder::kFirstLarger;   // x <= max <= 0: |x| >= |max|
   if (min >= -max) return SumOrder::kSecondLarger;  // -max <= x <= max: |x| <= |max|
   return SumOrder::kAny;
 }

@@ -1,5 +1,6 @@
 // The C API's contract outside the kernels: statuses, messages, target selection, argument errors that leave the
 // output untouched, and the C++ wrapper going through the same path.
+#include <gtest/gtest.h>
 #include <strings.h>
 
 #include <cmath>
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
@@ -118,8 +117,9 @@ TEST(CppApi, SameResultsAsCApi) {
   ASSERT_EQ(simdmax::LogSoftmax(x.data(), cpp_out.data(), 6), simdmax::Status::kOk);
   EXPECT_EQ(c_out, cpp_out);
   std::vector<float> untouched(6, kSentinel);
-  EXPECT_EQ(simdmax::Softmax(simdmax::ConstMatrixView{x.data(), 2, 3, 3}, simdmax::MatrixView{untouched.data(), 3, 2, 2}),
-            simdmax::Status::kInvalidArgument);
+  EXPECT_EQ(
+      simdmax::Softmax(simdmax::ConstMatrixView{x.data(), 2, 3, 3}, simdmax::MatrixView{untouched.data(), 3, 2, 2}),
+      simdmax::Status::kInvalidArgument);
   EXPECT_EQ(untouched, std::vector<float>(6, kSentinel));
   EXPECT_STREQ(simdmax::ToString(simdmax::Status::kOverlap), simdmax_status_string(SIMDMAX_ERROR_OVERLAP));
 }

@@ -3,13 +3,13 @@
 // points come from tests/entry_points.h, so a new one is covered by adding it there; target selection and the
 // thread limit have their own tests below. The order of the checks (NULL_POINTER, INVALID_STRIDE, INVALID_SHAPE,
 // OVERLAP) is part of the contract and tested too.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
@@ -68,16 +68,15 @@ TEST_P(ArgumentErrors, StrideSmallerThanRow) {
 }
 
 TEST_P(ArgumentErrors, ShapeOverflows) {
-  ExpectError("rows * stride overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, SIZE_MAX / 2, 4, x_.data(), 4, false,
-              0, 4);
-  ExpectError("elements * 4 overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, 2, 4, x_.data(), SIZE_MAX / 4, false,
-              0, 4);
+  ExpectError("rows * stride overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, SIZE_MAX / 2, 4, x_.data(), 4, false, 0,
+              4);
+  ExpectError("elements * 4 overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, 2, 4, x_.data(), SIZE_MAX / 4, false, 0, 4);
   ExpectError("y span overflows", SIMDMAX_ERROR_INVALID_SHAPE, 3, 4, x_.data(), 4, false, 0, SIZE_MAX / 2);
   ExpectError("cols alone overflows bytes", SIMDMAX_ERROR_INVALID_SHAPE, 1, SIZE_MAX / 2, x_.data(), SIZE_MAX / 2,
               false, 0, SIZE_MAX / 2);
   // The span fits in size_t but wraps the address space from where x starts.
-  ExpectError("x span wraps the address space", SIMDMAX_ERROR_INVALID_SHAPE, 2, 64, FarPointer(UINTPTR_MAX - 255),
-              64, false, 0, 64);
+  ExpectError("x span wraps the address space", SIMDMAX_ERROR_INVALID_SHAPE, 2, 64, FarPointer(UINTPTR_MAX - 255), 64,
+              false, 0, 64);
 }
 
 TEST_P(ArgumentErrors, PartialOverlap) {
@@ -93,7 +92,7 @@ TEST_P(ArgumentErrors, PartialOverlap) {
       {"y row 1 = x row 0 shifted", 3, 8, 0, 16, 12, 16},  // equal strides, rows intersect
       {"y inside x's last row", 4, 8, 0, 10, 31, 10},
       {"different strides, y in x's padding", 3, 4, 0, 8, 4, 9},  // conservative: spans intersect
-      {"byte-misaligned y", 2, 8, 0, 8, 0, 8},                     // y set below to x + 2 bytes
+      {"byte-misaligned y", 2, 8, 0, 8, 0, 8},                    // y set below to x + 2 bytes
   };
   for (const Case& c : cases) {
     std::vector<float> buffer = PatternBuffer();
@@ -193,8 +192,7 @@ TEST(ArgumentErrorsTargets, UnknownAndUnsupportedNames) {
     EXPECT_EQ(simdmax_select_target(name), SIMDMAX_ERROR_UNSUPPORTED_TARGET) << name;
     EXPECT_EQ(before, simdmax_selected_target()) << name;
   }
-  EXPECT_NE(std::string(simdmax_status_string(SIMDMAX_ERROR_UNKNOWN_TARGET)).find("unknown target"),
-            std::string::npos);
+  EXPECT_NE(std::string(simdmax_status_string(SIMDMAX_ERROR_UNKNOWN_TARGET)).find("unknown target"), std::string::npos);
   simdmax_select_target(nullptr);
 }
 

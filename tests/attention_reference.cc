@@ -21,8 +21,8 @@ AttentionReference ReferenceAttention(const simdmax_attention_desc& desc, const 
       size_t visible = desc.n_keys;
       if (desc.causal) {
         // j <= i + n_keys - n_queries, computed in signed arithmetic.
-        const long long last = static_cast<long long>(i) + static_cast<long long>(desc.n_keys) -
-                               static_cast<long long>(desc.n_queries);
+        const long long last =
+            static_cast<long long>(i) + static_cast<long long>(desc.n_keys) - static_cast<long long>(desc.n_queries);
         visible = last < 0 ? 0 : std::min<size_t>(desc.n_keys, static_cast<size_t>(last) + 1);
       }
       if (visible == 0) continue;

@@ -2,6 +2,8 @@
 // random and adversarial data, GQA/MQA/MHA, causal corners, key counts that are no multiple of any block,
 // head_dim 1..256, strided layouts, split-K decode; bit-identical results for 1, 2 and all threads; argument errors
 // that leave the output untouched.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,8 +12,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
@@ -26,19 +26,24 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 enum class Data {
-  kRandom,        // q, k, v uniform in [-1, 1]
-  kLargeRange,    // q, k in [-8, 8] with scale 1: scores spread over thousands, most weights underflow
-  kAscending,     // scores grow with the key index: the running max grows in every block (maximal rescaling)
-  kOneDominant,   // one key far above the rest
-  kMixedValues,   // v spans 1e-3 .. 1e3 in magnitude across columns
+  kRandom,       // q, k, v uniform in [-1, 1]
+  kLargeRange,   // q, k in [-8, 8] with scale 1: scores spread over thousands, most weights underflow
+  kAscending,    // scores grow with the key index: the running max grows in every block (maximal rescaling)
+  kOneDominant,  // one key far above the rest
+  kMixedValues,  // v spans 1e-3 .. 1e3 in magnitude across columns
 };
 const char* DataName(Data data) {
   switch (data) {
-    case Data::kRandom: return "random";
-    case Data::kLargeRange: return "large_range";
-    case Data::kAscending: return "ascending";
-    case Data::kOneDominant: return "one_dominant";
-    case Data::kMixedValues: return "mixed_values";
+    case Data::kRandom:
+      return "random";
+    case Data::kLargeRange:
+      return "large_range";
+    case Data::kAscending:
+      return "ascending";
+    case Data::kOneDominant:
+      return "one_dominant";
+    case Data::kMixedValues:
+      return "mixed_values";
   }
   return "?";
 }
@@ -199,11 +204,9 @@ class Attention : public PerTarget {
   }
   void Report(const char* what, const ClassErrors& e) {
     std::printf("[measured] %s %s: out %.3g x max|v| (large scores %.3g), lse %.3g (large scores %.3g)\n",
-                GetParam().c_str(), what, e.by_class[0].out, e.by_class[1].out, e.by_class[0].lse,
-                e.by_class[1].lse);
+                GetParam().c_str(), what, e.by_class[0].out, e.by_class[1].out, e.by_class[0].lse, e.by_class[1].lse);
   }
 };
-
 
 TEST_P(Attention, ShapesAndData) {
   const Shape shapes[] = {
@@ -291,8 +294,8 @@ TEST_P(Attention, CallerMergeWithLse) {
   std::vector<float> out(n), out1(n), out2(n), lse(8), lse1(8), lse2(8);
   ASSERT_EQ(simdmax_attention_f32(&whole, p.q.data(), p.k.data(), p.v.data(), out.data(), lse.data()), SIMDMAX_OK);
   ASSERT_EQ(simdmax_attention_f32(&first, p.q.data(), p.k.data(), p.v.data(), out1.data(), lse1.data()), SIMDMAX_OK);
-  ASSERT_EQ(simdmax_attention_f32(&second, p.q.data(), p.k.data() + 120 * s.dim, p.v.data() + 120 * s.dim,
-                                  out2.data(), lse2.data()),
+  ASSERT_EQ(simdmax_attention_f32(&second, p.q.data(), p.k.data() + 120 * s.dim, p.v.data() + 120 * s.dim, out2.data(),
+                                  lse2.data()),
             SIMDMAX_OK);
   for (size_t row = 0; row < 8; ++row) {
     const double m = std::max(lse1[row], lse2[row]);
@@ -316,9 +319,9 @@ TEST_P(Attention, BitIdenticalForEveryThreadCount) {
       ASSERT_EQ(simdmax_set_max_threads(threads), SIMDMAX_OK);
       outs.emplace_back(s.heads * s.queries * s.dim);
       lses.emplace_back(s.heads * s.queries);
-      ASSERT_EQ(simdmax_attention_f32(&p.desc, p.q.data(), p.k.data(), p.v.data(), outs.back().data(),
-                                      lses.back().data()),
-                SIMDMAX_OK);
+      ASSERT_EQ(
+          simdmax_attention_f32(&p.desc, p.q.data(), p.k.data(), p.v.data(), outs.back().data(), lses.back().data()),
+          SIMDMAX_OK);
     }
     for (size_t t = 1; t < outs.size(); ++t) {
       EXPECT_EQ(std::memcmp(outs[0].data(), outs[t].data(), outs[0].size() * sizeof(float)), 0) << ShapeName(s);

@@ -3,6 +3,11 @@
 // one thread switching the target (or the thread limit) continuously while others compute, where each call must
 // use one target throughout (its result equals one of the per-target results); results bit-identical across
 // thread counts 1..4 and repeated runs on every target.
+#include <gtest/gtest.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
 #include <atomic>
 #include <cfloat>
 #include <cstring>
@@ -10,11 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-#include <tbb/task_group.h>
 
 #include "simdmax/simdmax.h"
 #include "tests/entry_points.h"

@@ -18,8 +18,7 @@
 
 namespace simdmax_test {
 
-using RowFn = simdmax_status (*)(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
-                                 size_t y_stride);
+using RowFn = simdmax_status (*)(size_t rows, size_t cols, const float* x, size_t x_stride, float* y, size_t y_stride);
 
 struct RowEntryPoint {
   const char* name;  // the C function's name, for messages

@@ -10,16 +10,16 @@
 namespace simdmax_test {
 
 enum class Distribution {
-  kUniform10,       // uniform in [-10, 10]
-  kUniform100,      // uniform in [-100, 100]: most exps underflow, sums dominated by a few terms
-  kShifted1e4,      // uniform in [-10, 10] + 1e4: x - max must not lose the low bits of x
-  kNearOverflow,    // uniform in [80, 89]: exp(x) alone would overflow float
-  kOneDominant,     // uniform in [-10, 10] with one element at +30: softmax ~1 there, log-softmax ~ -1e-13 there
-  kAllEqual,        // every element 3.25: exactly 1/n and -log(n)
+  kUniform10,     // uniform in [-10, 10]
+  kUniform100,    // uniform in [-100, 100]: most exps underflow, sums dominated by a few terms
+  kShifted1e4,    // uniform in [-10, 10] + 1e4: x - max must not lose the low bits of x
+  kNearOverflow,  // uniform in [80, 89]: exp(x) alone would overflow float
+  kOneDominant,   // uniform in [-10, 10] with one element at +30: softmax ~1 there, log-softmax ~ -1e-13 there
+  kAllEqual,      // every element 3.25: exactly 1/n and -log(n)
 };
-inline constexpr Distribution kAllDistributions[] = {
-    Distribution::kUniform10,    Distribution::kUniform100, Distribution::kShifted1e4,
-    Distribution::kNearOverflow, Distribution::kOneDominant, Distribution::kAllEqual};
+inline constexpr Distribution kAllDistributions[] = {Distribution::kUniform10,   Distribution::kUniform100,
+                                                     Distribution::kShifted1e4,  Distribution::kNearOverflow,
+                                                     Distribution::kOneDominant, Distribution::kAllEqual};
 const char* DistributionName(Distribution distribution);
 
 std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed);

@@ -1,5 +1,7 @@
 // The online softmax state (simdmax_online_*): block-size independence, merge laws, masking and special values,
 // normalise accuracy against the long-double reference, and argument errors. Every test runs on every target.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,8 +9,6 @@
 #include <limits>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
@@ -53,8 +53,8 @@ bool SameState(const simdmax_online_state& a, const simdmax_online_state& b) {
   return std::memcmp(&a.max, &b.max, sizeof(float)) == 0 && std::memcmp(&a.sum, &b.sum, sizeof(double)) == 0;
 }
 
-constexpr Distribution kStateDistributions[] = {Distribution::kUniform10, Distribution::kUniform100,
-                                                Distribution::kShifted1e4, Distribution::kNearOverflow,
+constexpr Distribution kStateDistributions[] = {Distribution::kUniform10,   Distribution::kUniform100,
+                                                Distribution::kShifted1e4,  Distribution::kNearOverflow,
                                                 Distribution::kOneDominant, Distribution::kAllEqual};
 
 class OnlineSoftmax : public PerTarget {};
@@ -90,8 +90,8 @@ TEST_P(OnlineSoftmax, BlockSizesGiveSameMaxAndSum) {
       }
     }
   }
-  std::printf("[measured] %s sum rel error: vs one call %.3g, vs exact %.3g\n", GetParam().c_str(),
-              worst_vs_single, worst_vs_exact);
+  std::printf("[measured] %s sum rel error: vs one call %.3g, vs exact %.3g\n", GetParam().c_str(), worst_vs_single,
+              worst_vs_exact);
 }
 
 TEST_P(OnlineSoftmax, MergeLaws) {

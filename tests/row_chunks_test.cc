@@ -2,11 +2,11 @@
 // change results beyond the sum's rounding, and special-value precedence must be decided per row.
 #include "kernels/row_chunks.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace simdmax {
 namespace {

@@ -1,11 +1,11 @@
 // The tolerance suite: every op, every target, every row length class and input distribution, against the
 // long-double reference (tests/reference.h) with the bounds of tests/tolerances.h.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <map>
 #include <tuple>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "tests/inputs.h"
@@ -52,9 +52,9 @@ void CheckRow(Op op, Distribution dist, size_t n) {
   ASSERT_EQ(RunOp(op, 1, n, c.x.data(), n, y.data(), n), SIMDMAX_OK);
   UlpStats stats;
   for (size_t i = 0; i < n; ++i) stats.Add(i, y[i], c.ref[i]);
-  EXPECT_LE(stats.max_ulp, Bound(op)) << OpName(op) << " " << DistributionName(dist) << " n=" << n
-                                      << " worst at " << stats.worst_index << ": got " << stats.worst_actual
-                                      << " want " << static_cast<double>(stats.worst_reference);
+  EXPECT_LE(stats.max_ulp, Bound(op)) << OpName(op) << " " << DistributionName(dist) << " n=" << n << " worst at "
+                                      << stats.worst_index << ": got " << stats.worst_actual << " want "
+                                      << static_cast<double>(stats.worst_reference);
   // Mathematical identities the ULP bound implies, checked independently.
   if (op == Op::kSoftmax) {
     long double sum = 0;

@@ -1,12 +1,12 @@
 // Memory layout on every target: strides with padding that must stay untouched, in place, and batches whose rows
 // must be bit-identical to single-row calls whatever the thread count.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "tests/inputs.h"

@@ -3,6 +3,8 @@
 // of length 1 and all-equal rows, at every position of every tail length, and inside strided / in-place batches.
 // Every output is compared with tests/reference.h (which implements the same semantics) within the op's ULP bound,
 // and the values the table promises exactly (0, -inf, 1, NaN) are checked exactly.
+#include <gtest/gtest.h>
+
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -10,8 +12,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "simdmax/simdmax.h"
 #include "tests/entry_points.h"
@@ -293,11 +293,21 @@ TEST_P(SpecialValues, StridedAndInPlaceBatches) {
       for (size_t r = 0; r < rows; ++r) {
         std::vector<float> row = MakeRow(Distribution::kUniform10, cols, 100 + r);
         switch (r % 5) {
-          case 0: break;                                                        // finite
-          case 1: row[r % cols] = specials[r % 6]; break;                       // one special
-          case 2: for (auto& v : row) v = -kInf; break;                         // fully masked
-          case 3: row[0] = kInf; row[cols - 1] = specials[(r / 5) % 6]; break;  // +inf and another
-          case 4: for (size_t c = 0; c < cols; c += 2) row[c] = -kInf; break;  // half masked
+          case 0:
+            break;  // finite
+          case 1:
+            row[r % cols] = specials[r % 6];
+            break;  // one special
+          case 2:
+            for (auto& v : row) v = -kInf;
+            break;  // fully masked
+          case 3:
+            row[0] = kInf;
+            row[cols - 1] = specials[(r / 5) % 6];
+            break;  // +inf and another
+          case 4:
+            for (size_t c = 0; c < cols; c += 2) row[c] = -kInf;
+            break;  // half masked
         }
         std::memcpy(&x[r * x_stride], row.data(), cols * sizeof(float));
       }

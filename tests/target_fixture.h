@@ -38,7 +38,7 @@ inline std::string TargetTestName(const ::testing::TestParamInfo<std::string>& i
 
 }  // namespace simdmax_test
 
-#define SIMDMAX_INSTANTIATE_PER_TARGET(Suite) \
+#define SIMDMAX_INSTANTIATE_PER_TARGET(Suite)                                                     \
   INSTANTIATE_TEST_SUITE_P(Targets, Suite, ::testing::ValuesIn(simdmax_test::SupportedTargets()), \
                            simdmax_test::TargetTestName)
 

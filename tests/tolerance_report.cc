@@ -37,7 +37,8 @@ std::vector<uint64_t> MaxUlp(Op op, const LengthClass& length_class, const std::
       const std::vector<long double> ref = simdmax_test::ReferenceRow(op, x.data(), n);
       std::vector<float> y(n);
       for (size_t t = 0; t < targets.size(); ++t) {
-        if (simdmax_select_target(targets[t].c_str()) != SIMDMAX_OK || fn(1, n, x.data(), n, y.data(), n) != SIMDMAX_OK) {
+        if (simdmax_select_target(targets[t].c_str()) != SIMDMAX_OK ||
+            fn(1, n, x.data(), n, y.data(), n) != SIMDMAX_OK) {
           worst[t] = UINT64_MAX;
           continue;
         }
@@ -79,9 +80,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> targets;
   for (size_t i = 0; i < simdmax_target_count(); ++i) targets.push_back(simdmax_target_name(i));
 
-  std::printf("Max ULP vs long-double reference; inputs: uniform [-10,10], [-100,100], +1e4 shift, [80,89], one "
-              "dominant, all equal (simdmax %s)\n\n",
-              simdmax_version());
+  std::printf(
+      "Max ULP vs long-double reference; inputs: uniform [-10,10], [-100,100], +1e4 shift, [80,89], one "
+      "dominant, all equal (simdmax %s)\n\n",
+      simdmax_version());
   if (const char* qemu_cpu = std::getenv("QEMU_CPU")) std::printf("Emulated CPU: QEMU_CPU=%s\n\n", qemu_cpu);
   std::printf("| op | cols |");
   for (const auto& t : targets) std::printf(" %s |", t.c_str());

@@ -123,8 +123,8 @@ SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_sta
  * Accuracy: as log-softmax, except that log(sum) is taken from the double sum, so outputs near 0 (the entries at
  * the max) have an absolute error of up to ~2e-14 rather than a relative one (log-softmax counts the entries at
  * the max exactly; a running double sum cannot). */
-SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x,
-                                                            float* y, size_t n);
+SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
+                                                            size_t n);
 
 /* ---- Fused attention ----------------------------------------------------------------------------------------
  * Scaled dot-product attention for one decode or prefill step, on the online softmax state (FlashAttention): keys

@@ -75,9 +75,7 @@ class OnlineSoftmax {
   Status Update(const float* x, size_t n) { return static_cast<Status>(simdmax_online_update_f32(&state_, x, n)); }
   Status Update(const std::vector<float>& x) { return Update(x.data(), x.size()); }
   // The state of the union of both inputs.
-  Status Merge(const OnlineSoftmax& other) {
-    return static_cast<Status>(simdmax_online_merge(&state_, &other.state_));
-  }
+  Status Merge(const OnlineSoftmax& other) { return static_cast<Status>(simdmax_online_merge(&state_, &other.state_)); }
   // log(sum exp(x)) over the inputs seen; -inf when empty.
   double LogSumExp() const { return simdmax_online_log_sum_exp(&state_); }
   // softmax / log-softmax of a block of the inputs seen (y == x is in place).
@@ -133,9 +131,7 @@ inline std::vector<std::string> Targets() {
 }
 
 // Process-wide selection; "" restores the best target.
-inline Status SelectTarget(const std::string& name) {
-  return static_cast<Status>(simdmax_select_target(name.c_str()));
-}
+inline Status SelectTarget(const std::string& name) { return static_cast<Status>(simdmax_select_target(name.c_str())); }
 inline std::string SelectedTarget() { return simdmax_selected_target(); }
 
 // Selects a target for the lifetime of the object and restores the previous selection afterwards. The selection

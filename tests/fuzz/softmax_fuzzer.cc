@@ -34,14 +34,14 @@ using simdmax_test::RowEntryPoint;
 constexpr size_t kGuardFloats = 16;
 constexpr unsigned char kGuardByte = 0xA5;  // 0xA5A5A5A5 as a float: -2.9e-16, never a softmax output pattern
 
-#define FUZZ_CHECK(cond, ...)                                  \
-  do {                                                         \
-    if (!(cond)) {                                             \
+#define FUZZ_CHECK(cond, ...)                                       \
+  do {                                                              \
+    if (!(cond)) {                                                  \
       fprintf(stderr, "softmax_fuzzer: check failed: %s: ", #cond); \
-      fprintf(stderr, __VA_ARGS__);                            \
-      fprintf(stderr, "\n");                                   \
-      __builtin_trap();                                        \
-    }                                                          \
+      fprintf(stderr, __VA_ARGS__);                                 \
+      fprintf(stderr, "\n");                                        \
+      __builtin_trap();                                             \
+    }                                                               \
   } while (0)
 
 float FuzzValue(FuzzedDataProvider& fdp) {
@@ -111,13 +111,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool big = fdp.ConsumeIntegral<uint8_t>() == 0;
   const size_t rows = fdp.ConsumeIntegralInRange<size_t>(0, big ? 48 : 9);
   const size_t cols = fdp.ConsumeIntegralInRange<size_t>(0, big ? 6000 : 150);
-  const Layout layout = static_cast<Layout>(fdp.ConsumeIntegralInRange<uint8_t>(0, static_cast<uint8_t>(Layout::kCount) - 1));
+  const Layout layout =
+      static_cast<Layout>(fdp.ConsumeIntegralInRange<uint8_t>(0, static_cast<uint8_t>(Layout::kCount) - 1));
   size_t xs = cols + fdp.ConsumeIntegralInRange<size_t>(0, 6);
   size_t ys = (layout == Layout::kInPlace) ? xs : cols + fdp.ConsumeIntegralInRange<size_t>(0, 6);
   if (fdp.ConsumeBool() && layout == Layout::kSharedBuffer) ys = xs;  // equal strides: the exact check
   if (layout == Layout::kBadStride && cols > 0) {
-    if (fdp.ConsumeBool()) xs = fdp.ConsumeIntegralInRange<size_t>(0, cols - 1);
-    else ys = fdp.ConsumeIntegralInRange<size_t>(0, cols - 1);
+    if (fdp.ConsumeBool())
+      xs = fdp.ConsumeIntegralInRange<size_t>(0, cols - 1);
+    else
+      ys = fdp.ConsumeIntegralInRange<size_t>(0, cols - 1);
   }
   const size_t y_offset = fdp.ConsumeIntegralInRange<size_t>(0, Span(rows, cols, xs) + 8);  // shared buffer
 
@@ -125,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t x_span = Span(rows, cols, xs);
   const size_t y_span = (layout == Layout::kBadStride) ? Span(rows, cols, ys > cols ? ys : cols) : Span(rows, cols, ys);
   std::vector<float> x_values(x_span);
-  for (auto& v : x_values) v = fdp.remaining_bytes() > 0 ? FuzzValue(fdp) : static_cast<float>(&v - x_values.data()) * 0.37f;
+  for (auto& v : x_values)
+    v = fdp.remaining_bytes() > 0 ? FuzzValue(fdp) : static_cast<float>(&v - x_values.data()) * 0.37f;
 
   std::vector<float> buffer;  // guards + (x and y for the shared layouts, y otherwise) + guards
   float* x = nullptr;
@@ -180,8 +184,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   const simdmax_status got = ep.fn(call_rows, cols, call_x, xs, call_y, ys);
-  FUZZ_CHECK(got == want, "%s rows=%zu cols=%zu xs=%zu ys=%zu layout=%d: status %d, want %d", ep.name, call_rows,
-             cols, xs, ys, static_cast<int>(layout), got, want);
+  FUZZ_CHECK(got == want, "%s rows=%zu cols=%zu xs=%zu ys=%zu layout=%d: status %d, want %d", ep.name, call_rows, cols,
+             xs, ys, static_cast<int>(layout), got, want);
 
   // Bytes: on error or a no-op, nothing changed; on success, only the output rows.
   const bool wrote = (got == SIMDMAX_OK && call_rows > 0 && cols > 0);
@@ -194,8 +198,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (size_t i = 0; i < buffer.size(); ++i) {
     if (is_output[i]) continue;
-    FUZZ_CHECK(memcmp(&buffer[i], &before[i], sizeof(float)) == 0, "%s wrote outside the output rows at %zu "
-               "(rows=%zu cols=%zu xs=%zu ys=%zu layout=%d)", ep.name, i, rows, cols, xs, ys, static_cast<int>(layout));
+    FUZZ_CHECK(memcmp(&buffer[i], &before[i], sizeof(float)) == 0,
+               "%s wrote outside the output rows at %zu "
+               "(rows=%zu cols=%zu xs=%zu ys=%zu layout=%d)",
+               ep.name, i, rows, cols, xs, ys, static_cast<int>(layout));
   }
   if (!x_separate.empty()) {
     FUZZ_CHECK(memcmp(x_separate.data(), x_values.data(), x_span * sizeof(float)) == 0, "input modified");
