@@ -43,7 +43,7 @@ void SetMaxThreads(size_t n) { g_max_threads.store(n); }
 void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   const size_t threads = g_max_threads.load(std::memory_order_relaxed);
   const size_t cols = batch.cols;
-  if (threads == 1 || rows * cols < 2 * kMinElementsPerTask) {
+  if (threads == 1 || rows * cols < kMinElementsPerTask) {
     kernels.rows(batch, 0, rows);
     return;
   }

@@ -15,8 +15,8 @@ namespace simdmax {
 inline constexpr size_t kMinElementsPerTask = 64 * 1024;
 
 // Runs one row-wise op over [0, rows) of a batch:
-// - serial on the calling thread when rows * cols < 2 * kMinElementsPerTask or the thread limit is 1 (a 1x1000
-//   call never wakes a worker);
+// - serial on the calling thread when rows * cols < kMinElementsPerTask or the thread limit is 1 (a 1x1000 or
+//   128x128 call never wakes a worker);
 // - rows in parallel (tbb::parallel_for over row ranges) when there are enough rows to feed every thread;
 // - otherwise (few long rows) each row split into its fixed chunks (kernels/row_chunks.h): the chunk passes run in
 //   parallel, the states are merged in chunk order on the calling thread, the finishes run in parallel.

@@ -33,12 +33,21 @@ inline size_t ChunkLength(size_t n) {
 inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLength(n); }
 
 // Softmax algorithm by row length (the choice depends on nothing else, so results stay thread-count independent):
-// - shorter rows: three passes with reload: the first pass stores e = exp(x - chunk max), the finish rescales it
-//   (reads x once, then y twice: 1 exp per element; best while the row is in cache);
-// - rows from kSoftmaxRecomputeFrom elements: two passes, the first only sums, the finish recomputes
-//   y = exp(x - max - log(sum)) (reads x twice, writes y once: 2 exps per element, 20% less memory traffic,
-//   and one rounding less). Where it pays is measured in README.md ("Performance"); the value below comes from there.
-inline constexpr size_t kSoftmaxRecomputeFrom = size_t{1} << 20;
+// - rows below kSoftmaxRecomputeFrom: three passes with reload: the first pass stores e = exp(x - chunk max), the
+//   finish rescales it (x read once, y written twice: 1 exp per element);
+// - longer rows: two passes, the first only sums, the finish recomputes y = exp(x - max - log(sum)) (x read twice,
+//   y written once: 2 exps per element, 20% less memory traffic, and one rounding less: <= 1 ULP).
+// Measured here (AMD EPYC Zen 4, AVX3_DL, Gelem/s, wall clock; three-pass / recompute):
+//   1x1M: 1 thread 2.00 / 1.19, 2 threads 3.64 / 1.27;   8x1M: 1.51 / 1.04, 1.70 / 1.26;
+//   16x4M (256 MiB in, out of cache): 1.23 / 1.08, 1.59 / 1.95.
+// The second exp costs more than the traffic it saves until a row is far out of cache and the cores share the
+// memory bandwidth: recompute from 4M elements (16 MiB rows), where two threads gain 23% and one thread loses 12%.
+// The extended-exponent two-pass variant (Dukhan & Ablavatski) was not implemented: it saves the max pass, which
+// reads the chunk once more from L2 here (chunks are max-then-exp while in L2), so it would not cut memory traffic.
+#ifndef SIMDMAX_SOFTMAX_RECOMPUTE_FROM  // overridable only to re-measure the crossover
+#define SIMDMAX_SOFTMAX_RECOMPUTE_FROM (size_t{1} << 22)
+#endif
+inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
 inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
