@@ -38,6 +38,20 @@ size_t VisibleEnd(const simdmax_attention_desc& desc, size_t i) {
   return std::min(desc.n_keys, i + 1 + desc.n_keys - desc.n_queries);
 }
 
+// Split-K partials (max, sum, acc per row and chunk). Kept per calling thread and reused, growing to the largest
+// decode seen, so that a steady stream of decode calls allocates nothing after the first; each call uses only its
+// own thread's buffers, so concurrent calls from different threads never share them.
+struct SplitKScratch {
+  std::vector<float> acc;
+  std::vector<float> max;
+  std::vector<double> sum;
+};
+
+SplitKScratch& ThreadScratch() {
+  thread_local SplitKScratch scratch;
+  return scratch;
+}
+
 class AttentionRun {
  public:
   AttentionRun(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
@@ -47,14 +61,14 @@ class AttentionRun {
     chunks_ = split ? (desc.n_keys + kAttentionKeyChunk - 1) / kAttentionKeyChunk : 1;
   }
 
-  // Allocates the split-K partials (before anything is written). False when that fails.
+  // Sizes the split-K partials (before anything is written). False when that fails.
   bool Allocate() {
     if (chunks_ == 1) return true;
     const size_t rows = desc_.n_heads * desc_.n_queries;
     try {
-      part_acc_.resize(rows * chunks_ * desc_.head_dim);
-      part_max_.resize(rows * chunks_);
-      part_sum_.resize(rows * chunks_);
+      scratch_.acc.resize(std::max(scratch_.acc.size(), rows * chunks_ * desc_.head_dim));
+      scratch_.max.resize(std::max(scratch_.max.size(), rows * chunks_));
+      scratch_.sum.resize(std::max(scratch_.sum.size(), rows * chunks_));
     } catch (const std::bad_alloc&) {
       return false;
     }
@@ -79,8 +93,8 @@ class AttentionRun {
       for (size_t row = begin; row < end; ++row) {
         const size_t h = row / desc_.n_queries, i = row % desc_.n_queries;
         float lse_dummy;
-        kernels_.merge(&part_acc_[row * chunks_ * desc_.head_dim], desc_.head_dim, &part_max_[row * chunks_],
-                       &part_sum_[row * chunks_], chunks_, desc_.head_dim, OutRow(h, i),
+        kernels_.merge(&scratch_.acc[row * chunks_ * desc_.head_dim], desc_.head_dim, &scratch_.max[row * chunks_],
+                       &scratch_.sum[row * chunks_], chunks_, desc_.head_dim, OutRow(h, i),
                        lse_ != nullptr ? &lse_[row] : &lse_dummy);
       }
     });
@@ -116,7 +130,7 @@ class AttentionRun {
         tile.q[r] = q_ + h * desc_.q_head_stride + i * desc_.q_row_stride;
         tile.visible_end[r] = VisibleEnd(desc_, i);
         // Without split the output row is the accumulator, normalised in place below.
-        tile.acc[r] = chunks_ == 1 ? OutRow(h, i) : &part_acc_[(row * chunks_ + chunk) * desc_.head_dim];
+        tile.acc[r] = chunks_ == 1 ? OutRow(h, i) : &scratch_.acc[(row * chunks_ + chunk) * desc_.head_dim];
       }
     }
     tile.rows = r;
@@ -128,8 +142,8 @@ class AttentionRun {
         kernels_.merge(tile.acc[r], 0, &tile.max[r], &tile.sum[r], 1, desc_.head_dim, tile.acc[r],
                        lse_ != nullptr ? &lse_[row] : &lse_dummy);
       } else {
-        part_max_[row * chunks_ + chunk] = tile.max[r];
-        part_sum_[row * chunks_ + chunk] = tile.sum[r];
+        scratch_.max[row * chunks_ + chunk] = tile.max[r];
+        scratch_.sum[row * chunks_ + chunk] = tile.sum[r];
       }
     }
   }
@@ -143,9 +157,7 @@ class AttentionRun {
   float* out_;
   float* lse_;
   size_t chunks_;
-  std::vector<float> part_acc_;
-  std::vector<float> part_max_;
-  std::vector<double> part_sum_;
+  SplitKScratch& scratch_ = ThreadScratch();
 };
 
 }  // namespace

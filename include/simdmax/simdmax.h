@@ -130,7 +130,8 @@ SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online
  * Scaled dot-product attention for one decode or prefill step, on the online softmax state (FlashAttention): keys
  * are walked in blocks, the running output rescaled when the max grows; the n_queries x n_keys score matrix is never
  * formed (memory per task: a 4 KiB score block, plus, for split decode, n_heads * n_queries * head_dim floats per
- * 1024 keys for the partial outputs). */
+ * 1024 keys for the partial outputs, kept per calling thread and reused: allocated by the first decode call of a
+ * thread, and again only when a later one needs more). */
 typedef struct simdmax_attention_desc {
   size_t n_heads;    /* query heads */
   size_t n_kv_heads; /* divides n_heads: grouped-query (GQA) / multi-query attention; = n_heads for MHA */
