@@ -8,6 +8,7 @@
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
+#include <array>
 #include <atomic>
 #include <cfloat>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "simdmax/simdmax.h"
+#include "simdmax/simdmax.hpp"
 #include "tests/entry_points.h"
 #include "tests/inputs.h"
 #include "tests/target_fixture.h"
@@ -225,6 +227,67 @@ TEST_P(Determinism, BitIdenticalAcrossThreadCountsAndRuns) {
 }
 
 SIMDMAX_INSTANTIATE_PER_TARGET(Determinism);
+
+}  // namespace
+}  // namespace simdmax_test
+
+namespace simdmax_test {
+namespace {
+
+// Online softmax and attention from many threads at once (decode with split-K, whose partials live in per-calling-
+// thread scratch, and a causal prefill), plain threads and inside a caller arena: every result equals the
+// single-threaded one bit for bit.
+TEST(ConcurrencyOnlineAttention, ManyThreadsSameBits) {
+  struct Case {
+    simdmax_attention_desc desc;
+    std::vector<float> q, k, v, out, lse;
+  };
+  std::vector<Case> cases;
+  for (auto shape : {std::array<size_t, 5>{8, 2, 1, 4100, 64}, std::array<size_t, 5>{4, 2, 33, 70, 16}}) {
+    Case c;
+    c.desc = simdmax::ContiguousAttention(shape[0], shape[1], shape[2], shape[3], shape[4], /*causal=*/1);
+    c.q = MakeRow(Distribution::kUniform10, shape[0] * shape[2] * shape[4], 1);
+    c.k = MakeRow(Distribution::kUniform10, shape[1] * shape[3] * shape[4], 2);
+    c.v = MakeRow(Distribution::kUniform10, shape[1] * shape[3] * shape[4], 3);
+    c.out.resize(shape[0] * shape[2] * shape[4]);
+    c.lse.resize(shape[0] * shape[2]);
+    simdmax_set_max_threads(1);
+    ASSERT_EQ(simdmax_attention_f32(&c.desc, c.q.data(), c.k.data(), c.v.data(), c.out.data(), c.lse.data()),
+              SIMDMAX_OK);
+    cases.push_back(std::move(c));
+  }
+  const std::vector<float> row = MakeRow(Distribution::kUniform100, 20000, 4);
+  simdmax_online_state single_state;
+  simdmax_online_init(&single_state);
+  ASSERT_EQ(simdmax_online_update_f32(&single_state, row.data(), row.size()), SIMDMAX_OK);
+  simdmax_set_max_threads(0);
+
+  std::atomic<int> mismatches{0};
+  const auto work = [&] {
+    for (const Case& c : cases) {
+      std::vector<float> out(c.out.size()), lse(c.lse.size());
+      if (simdmax_attention_f32(&c.desc, c.q.data(), c.k.data(), c.v.data(), out.data(), lse.data()) != SIMDMAX_OK ||
+          std::memcmp(out.data(), c.out.data(), out.size() * sizeof(float)) != 0 ||
+          std::memcmp(lse.data(), c.lse.data(), lse.size() * sizeof(float)) != 0) {
+        ++mismatches;
+      }
+    }
+    simdmax_online_state s;
+    simdmax_online_init(&s);
+    simdmax_online_update_f32(&s, row.data(), row.size());
+    if (s.max != single_state.max || s.sum != single_state.sum) ++mismatches;
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIterations / 4 + 1; ++i) work();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  tbb::task_arena arena(2);
+  arena.execute([&] { tbb::parallel_for(0, 4, [&](int) { work(); }); });
+  EXPECT_EQ(mismatches.load(), 0);
+}
 
 }  // namespace
 }  // namespace simdmax_test
