@@ -28,8 +28,7 @@ double ExpSumVariant(const float* x, float* y, size_t n, float max) {
     V lo = hn::Zero(d);
     const V hi = kTwoSum ? TwoSum(v, neg_max, lo) : hn::Add(v, neg_max);
     const V e = ExpOfPair(d, hi, lo);
-    V e_sum = e;
-    (void)((e_sum = hn::IfThenElseZero(tail_mask, e_sum)), ...);
+    V e_sum = ValidLanes(e, tail_mask...);
     if (kF64) {
       AddToSum<true>(acc_hi, acc_lo, e_sum);
     } else {

@@ -105,8 +105,8 @@ HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
 // rows do not pay a scalar loop over the lanes.
 template <bool kSeeded, class D>
 HWY_INLINE double SumTotal(D d, hn::Vec<D> sum_hi, hn::Vec<D> sum_lo) {
+  (void)d;  // only its type is used
 #if HWY_TARGET == HWY_SCALAR
-  (void)d;
   return (static_cast<double>(hn::GetLane(sum_hi)) - SumSeed<kSeeded>()) + static_cast<double>(hn::GetLane(sum_lo));
 #else
   const hn::Repartition<double, D> dd;

@@ -49,6 +49,25 @@ HWY_INLINE void VisitRow(D d, const float* x, size_t n, float pad, const Func& f
   }
 }
 
+// For functors given to MapRow/VisitRow: ValidLanes(v, tail_mask...) zeroes the padded lanes of the tail vector
+// (and is v itself for whole vectors); ValidMask(m, tail_mask...) likewise for a mask.
+template <class V>
+HWY_INLINE V ValidLanes(V v) {
+  return v;
+}
+template <class V, class M>
+HWY_INLINE V ValidLanes(V v, M tail_mask) {
+  return hn::IfThenElseZero(tail_mask, v);
+}
+template <class M>
+HWY_INLINE M ValidMask(M m) {
+  return m;
+}
+template <class M>
+HWY_INLINE M ValidMask(M m, M tail_mask) {
+  return hn::And(m, tail_mask);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace simdmax
 HWY_AFTER_NAMESPACE();

@@ -74,11 +74,9 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
     V lo;
     const V hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
     V e = kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
-    V e_sum = e;
-    (void)((e_sum = hn::IfThenElseZero(tail_mask, e_sum)), ...);
+    V e_sum = ValidLanes(e, tail_mask...);
     if (kCountMax) {
-      auto at_max = hn::Eq(hi, hn::Zero(d));
-      (void)((at_max = hn::And(at_max, tail_mask)), ...);
+      const auto at_max = ValidMask(hn::Eq(hi, hn::Zero(d)), tail_mask...);
       sum.at_max += hn::CountTrue(d, at_max);
       e_sum = hn::IfThenZeroElse(at_max, e_sum);
     }
