@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <limits>
+#include <type_traits>
 
 #include "hwy/highway.h"
 #include "kernels/exp-inl.h"
@@ -101,19 +102,30 @@ HWY_INLINE bool NeedsMasking(float max, const MaxResult& stats) {
   return !stats.all_finite || static_cast<double>(max) - static_cast<double>(stats.min) > 65536.0;
 }
 
+// Calls fn(masked, order) with both as compile-time constants (std::integral_constant) for the runtime choice:
+// the masked variants always use the general TwoSum. The one place that turns the per-chunk decisions into kernel
+// instantiations.
+template <class Fn>
+HWY_INLINE auto WithShiftVariant(bool masked, SumOrder order, const Fn& fn) {
+  using Any = std::integral_constant<SumOrder, SumOrder::kAny>;
+  if (masked) return fn(std::true_type(), Any());
+  switch (order) {
+    case SumOrder::kFirstLarger:
+      return fn(std::false_type(), std::integral_constant<SumOrder, SumOrder::kFirstLarger>());
+    case SumOrder::kSecondLarger:
+      return fn(std::false_type(), std::integral_constant<SumOrder, SumOrder::kSecondLarger>());
+    default:
+      return fn(std::false_type(), Any());
+  }
+}
+
 // sum of exp(x - max) over x[0, n) (stored to y if kStore), for max >= stats.max: picks the masked exp and the
 // Fast2Sum order from the chunk's bounds. Shared by the row kernels and the online update.
 template <bool kStore, bool kCountMax, bool kSeeded, class D>
 HWY_INLINE ExpSum ExpSumFor(D d, const float* x, float* y, size_t n, float max, const MaxResult& stats) {
-  if (NeedsMasking(max, stats)) return ExpPass<kStore, kCountMax, true, SumOrder::kAny, kSeeded>(d, x, y, n, max);
-  switch (ShiftOrder(max, stats.min)) {
-    case SumOrder::kFirstLarger:
-      return ExpPass<kStore, kCountMax, false, SumOrder::kFirstLarger, kSeeded>(d, x, y, n, max);
-    case SumOrder::kSecondLarger:
-      return ExpPass<kStore, kCountMax, false, SumOrder::kSecondLarger, kSeeded>(d, x, y, n, max);
-    default:
-      return ExpPass<kStore, kCountMax, false, SumOrder::kAny, kSeeded>(d, x, y, n, max);
-  }
+  return WithShiftVariant(NeedsMasking(max, stats), ShiftOrder(max, stats.min), [&](auto masked, auto order) HWY_ATTR {
+    return ExpPass<kStore, kCountMax, decltype(masked)::value, decltype(order)::value, kSeeded>(d, x, y, n, max);
+  });
 }
 
 // 1/sum as a float pair (hi, lo): e * hi + e * lo (MulByPair) is rounded once (one FMA) instead of twice (rounded
@@ -222,28 +234,18 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
   if (finish.kind != ChunkFinish::kNormal) {
     FinishSpecialChunk(d, x, y, n, finish);
   } else if (kOp == RowOp::kSoftmax && finish.recompute) {
-    if (finish.masked) {
-      SoftmaxRecomputeOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
-    } else if (finish.order == SumOrder::kFirstLarger) {
-      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kFirstLarger>(d, x, y, n, finish);
-    } else if (finish.order == SumOrder::kSecondLarger) {
-      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kSecondLarger>(d, x, y, n, finish);
-    } else {
-      SoftmaxRecomputeOutput</*kMasked=*/false, SumOrder::kAny>(d, x, y, n, finish);
-    }
+    WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
+      SoftmaxRecomputeOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
+    });
   } else if (kOp == RowOp::kSoftmax) {
     // y holds exp(x - chunk max); one FMA with the float-pair scale rounds the product once.
     const V hi = hn::Set(d, finish.scale_hi);
     const V lo = hn::Set(d, finish.scale_lo);
     MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, hi, lo); });
-  } else if (finish.masked) {
-    LogSoftmaxOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
-  } else if (finish.order == SumOrder::kFirstLarger) {
-    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kFirstLarger>(d, x, y, n, finish);
-  } else if (finish.order == SumOrder::kSecondLarger) {
-    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kSecondLarger>(d, x, y, n, finish);
   } else {
-    LogSoftmaxOutput</*kMasked=*/false, SumOrder::kAny>(d, x, y, n, finish);
+    WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
+      LogSoftmaxOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
+    });
   }
 }
 
