@@ -59,7 +59,7 @@ struct ChunkState {
   double rest;     // sum of exp(x - max) over the other entries
   size_t nan;      // NaN entries (then the chunk was not written)
   size_t pos_inf;  // +inf entries (likewise)
-  bool masked;     // the chunk needed the masked exp (-inf entries, or a range > 2^16)
+  bool neg_inf;    // the chunk holds -inf entries (masked positions)
 };
 
 inline ChunkState EmptyChunkState() {
@@ -76,8 +76,8 @@ struct ChunkFinish {
   float scale_hi, scale_lo;
   float max, log_hi, log_lo;
   bool recompute;
-  bool masked;
-  SumOrder order;  // for x - max (log-softmax, unmasked)
+  bool masked;     // the finish needs the masked exp / -inf handling for x - max (row max, not the chunk's)
+  SumOrder order;  // for x - max (unmasked)
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
   float fill, at_inf;
 };
@@ -133,7 +133,10 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
     f.max = max;
     f.log_hi = static_cast<float>(log_sum);
     f.log_lo = static_cast<float>(log_sum - f.log_hi);
-    f.masked = states[c].masked || states[c].max == -kInf;
+    // Re-derived against the row max: the chunk pass chose its variant for x - (chunk max), but the finish
+    // computes x - (row max), which for a chunk far below the row max (e.g. -FLT_MAX entries beside a FLT_MAX one)
+    // overflows where x - chunk max did not.
+    f.masked = states[c].neg_inf || states[c].max == -kInf || ShiftNeedsMasking(max, states[c].min);
     f.order = ShiftOrder(max, min);
     f.recompute = !log && recompute;
     if (!log && !recompute) {

@@ -95,11 +95,10 @@ HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
   return sum;
 }
 
-// Whether the fast (unmasked) exp applies to exp(x - max) over a finite chunk with bounds `stats`: max - min <= 2^16
-// keeps the TwoSum error term below 2^-8, so a clamped argument cannot be pushed back into range (or to inf) by
-// it. Wider chunks (or chunks with -inf entries) take the masked exp, one select more per vector.
+// Whether exp(x - max) over a chunk with bounds `stats` (max >= stats.max) needs the masked exp: -inf entries, or a
+// range too wide for the unmasked one (ShiftNeedsMasking). One select more per vector.
 HWY_INLINE bool NeedsMasking(float max, const MaxResult& stats) {
-  return !stats.all_finite || static_cast<double>(max) - static_cast<double>(stats.min) > 65536.0;
+  return !stats.all_finite || ShiftNeedsMasking(max, stats.min);
 }
 
 // Calls fn(masked, order) with both as compile-time constants (std::integral_constant) for the runtime choice:
@@ -163,9 +162,9 @@ HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkStat
   }
   state->max = max.max;
   state->min = max.min;
+  state->neg_inf = !max.all_finite;  // no NaN or +inf here: the non-finite entries are -inf
   // The unmasked exp leaves a residue below FLT_MIN (or, scaled for log-softmax, below 2^-64 FLT_MIN) for the
   // clamped lanes: invisible beside the terms that matter in both sums.
-  state->masked = NeedsMasking(max.max, max);
   const ExpSum sum = ExpSumFor<kStore, !kSoftmax, /*kSeeded=*/kSoftmax>(d, x, y, n, max.max, max);
   state->at_max = sum.at_max;
   state->rest = sum.rest;

@@ -1,5 +1,7 @@
-// Which operand of x - max has the larger magnitude, when a chunk's bounds prove it for every element: it lets
-// the exact difference use Fast2Sum (3 operations) instead of TwoSum (6). Plain C++, shared with row_chunks.h.
+// The two decisions a pass over x - max takes from bounds on x (a chunk's min and the max it subtracts), so that
+// the cheaper kernel variants are only used where they are exact. Plain C++, shared by the per-target kernels and
+// by row_chunks.h, which must re-derive both against the *row* max before the finish pass (a decision derived from a
+// chunk's own max is not valid for x - row max: that was issue 12's NaN bug).
 #ifndef SIMDMAX_KERNELS_SUM_ORDER_H_
 #define SIMDMAX_KERNELS_SUM_ORDER_H_
 
@@ -13,6 +15,14 @@ inline SumOrder ShiftOrder(float max, float min) {
   if (max <= 0.0f) return SumOrder::kFirstLarger;   // x <= max <= 0: |x| >= |max|
   if (min >= -max) return SumOrder::kSecondLarger;  // -max <= x <= max: |x| <= |max|
   return SumOrder::kAny;
+}
+
+// Whether exp(x - max) over finite x in [min, max] needs the masked exp: max - min > 2^16 may push the TwoSum error
+// term of a clamped argument back into range (or make x - max overflow to -inf with a NaN error term). Narrower
+// ranges keep that term below 2^-8 and take the unmasked exp. Entries equal to -inf always need the masked exp;
+// callers add that themselves.
+inline bool ShiftNeedsMasking(float max, float min) {
+  return static_cast<double>(max) - static_cast<double>(min) > 65536.0;
 }
 
 }  // namespace simdmax

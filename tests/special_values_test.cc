@@ -5,6 +5,7 @@
 // and the values the table promises exactly (0, -inf, 1, NaN) are checked exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/row_chunks.h"
 #include "simdmax/simdmax.h"
 #include "tests/entry_points.h"
 #include "tests/inputs.h"
@@ -41,8 +43,8 @@ std::string Describe(const float* x, size_t n) {
 // Checks one output row against the reference: within the bound everywhere, and exactly what the table promises
 // at masked (-inf) entries, in NaN rows, and never NaN in a row without NaN. Returns false on the first failure so
 // that loops over thousands of rows stop at the first broken one.
-bool CheckRow(const RowEntryPoint& ep, const float* x, const float* y, size_t n) {
-  const std::vector<long double> ref = ReferenceRow(ep.op, x, n);
+bool CheckRowAgainst(const RowEntryPoint& ep, const float* x, const float* y, size_t n,
+                     const std::vector<long double>& ref) {
   bool row_has_nan = false;
   for (size_t i = 0; i < n; ++i) row_has_nan |= std::isnan(x[i]);
   const bool log = (ep.op == Op::kLogSoftmax);
@@ -63,6 +65,10 @@ bool CheckRow(const RowEntryPoint& ep, const float* x, const float* y, size_t n)
     }
   }
   return true;
+}
+
+bool CheckRow(const RowEntryPoint& ep, const float* x, const float* y, size_t n) {
+  return CheckRowAgainst(ep, x, y, n, ReferenceRow(ep.op, x, n));
 }
 
 // Runs the entry point on one contiguous row with guard elements after it, and checks the row and the guards.
@@ -334,6 +340,118 @@ TEST_P(SpecialValues, StridedAndInPlaceBatches) {
 }
 
 SIMDMAX_INSTANTIATE_PER_TARGET(SpecialValues);
+
+// For the tests below that loop over the targets themselves (so that the long-double reference of a long row is
+// computed once, not once per target): selects a target for a scope, and restores the defaults after.
+class TargetSelection {
+ public:
+  explicit TargetSelection(const std::string& name) { EXPECT_EQ(simdmax_select_target(name.c_str()), SIMDMAX_OK); }
+  ~TargetSelection() { simdmax_select_target(nullptr); }
+};
+class ThreadLimitReset {
+ public:
+  ~ThreadLimitReset() { simdmax_set_max_threads(0); }
+};
+
+// Issue 12's NaN bug: rows of several chunks (kernels/row_chunks.h) with extreme magnitudes placed per chunk. Every
+// per-chunk decision (masked exp or not, Fast2Sum order) must hold for x - (row max), which the finish computes,
+// not only for x - (chunk max): a chunk of -FLT_MAX entries is narrow on its own but overflows against a FLT_MAX
+// elsewhere. Layouts: a background value filling the row with the maximum in the first, a middle or the last chunk;
+// a normal block in one chunk with the rest extreme; each chunk filled with a different extreme. Each row runs with
+// 1 and 2 threads (a single row this long is split across threads by chunks: bit-identical results required), in
+// place and strided, and is checked against the reference within the op's bound, with no NaN.
+TEST(LongRowExtremes, ExtremeMagnitudesPerChunk) {
+  ThreadLimitReset reset;
+  const size_t chunk = simdmax::kMinChunkLength;
+  // 4 chunks and a tail: >= 64K elements, so two threads split the row (dispatch/row_scheduler.cc).
+  const size_t n = 4 * chunk + 77;
+  // Maxima and fills from the ends of the float range down to the exp thresholds (20 pairs).
+  const float highs[] = {FLT_MAX, 1.0e30f, 88.7f, 0.0f};
+  const float lows[] = {-FLT_MAX, -1.0e38f, -kInf, -104.0f, -1.0e4f};
+  std::vector<std::vector<float>> rows;
+  const bool emulated = EmulatedRun();
+  bool sanitized = false;
+#ifdef SIMDMAX_TEST_UNDER_SANITIZER
+  sanitized = true;
+#endif
+  for (float high : highs) {
+    for (float low : lows) {
+      // Under qemu: the pairs at the ends of the range only (SVE at 2048 bits is slow there).
+      if (emulated && !(high == FLT_MAX || low == -FLT_MAX)) continue;
+      for (size_t at : {size_t{0}, 2 * chunk + 5, n - 1}) {
+        if ((emulated || sanitized) && at != 2 * chunk + 5) continue;
+        std::vector<float> x(n, low);
+        x[at] = high;
+        rows.push_back(std::move(x));
+      }
+    }
+  }
+  const std::vector<float> normal = MakeRow(Distribution::kUniform10, n, 21);
+  for (float fill : {FLT_MAX, -FLT_MAX, 1.0e30f, -1.0e38f, -kInf}) {
+    for (size_t block : {size_t{0}, size_t{2}, size_t{4}}) {  // the normal values in the first, a middle, the tail
+      std::vector<float> x(n, fill);
+      for (size_t i = block * chunk; i < std::min(n, (block + 1) * chunk); ++i) x[i] = normal[i];
+      rows.push_back(std::move(x));
+    }
+  }
+  {  // every chunk a different extreme (and the tail normal)
+    std::vector<float> x = normal;
+    const float per_chunk[] = {-FLT_MAX, 1.0e30f, -kInf, FLT_MAX};
+    for (size_t i = 0; i < 4 * chunk; ++i) x[i] = per_chunk[i / chunk];
+    rows.push_back(std::move(x));
+  }
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (const std::vector<float>& x : rows) {
+      const std::vector<long double> ref = ReferenceRow(ep.op, x.data(), n);  // once for every target
+      for (const std::string& target : SupportedTargets()) {
+        TargetSelection selection(target);
+        const std::string what = target + " " + std::string(ep.name) + " x[0]=" + std::to_string(x[0]) +
+                                 " x[n-1]=" + std::to_string(x[n - 1]) + " x[" + std::to_string(2 * chunk + 5) +
+                                 "]=" + std::to_string(x[2 * chunk + 5]);
+        simdmax_set_max_threads(1);
+        std::vector<float> y(n + 16, kGuard);
+        ASSERT_EQ(ep.fn(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+        for (size_t i = n; i < y.size(); ++i) ASSERT_EQ(y[i], kGuard) << what << ": wrote past the row";
+        ASSERT_TRUE(CheckRowAgainst(ep, x.data(), y.data(), n, ref)) << what;
+        // Two threads, strided (two rows, the second one checked) and in place: the same bits.
+        simdmax_set_max_threads(2);
+        const size_t stride = n + 5;
+        std::vector<float> batch(2 * stride, kGuard), y2(2 * stride, kGuard);
+        std::copy(x.begin(), x.end(), batch.begin());
+        std::copy(x.begin(), x.end(), batch.begin() + static_cast<std::ptrdiff_t>(stride));
+        ASSERT_EQ(ep.fn(2, n, batch.data(), stride, y2.data(), stride), SIMDMAX_OK);
+        ASSERT_EQ(0, std::memcmp(y.data(), y2.data() + stride, n * sizeof(float))) << what << ": strided, 2 threads";
+        std::vector<float> in_place = x;
+        ASSERT_EQ(ep.fn(1, n, in_place.data(), n, in_place.data(), n), SIMDMAX_OK);
+        ASSERT_EQ(0, std::memcmp(y.data(), in_place.data(), n * sizeof(float))) << what << ": in place, 2 threads";
+      }
+    }
+  }
+}
+
+// The same mechanism on softmax's two-pass (recompute) finish, taken from kSoftmaxRecomputeFrom elements: one row
+// of that length per extreme layout (natively only: 4M elements per call).
+TEST(LongRowExtremes, ExtremeMagnitudesInRecomputedRows) {
+  if (EmulatedRun()) GTEST_SKIP() << "4M-element rows are too slow under qemu";
+#ifdef SIMDMAX_TEST_UNDER_SANITIZER
+  GTEST_SKIP() << "4M-element rows are too slow under the sanitizers";
+#endif
+  const size_t n = simdmax::kSoftmaxRecomputeFrom + 3;
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    for (auto [high, low] : {std::pair<float, float>{FLT_MAX, -FLT_MAX}, {1.0e30f, -1.0e38f}}) {
+      std::vector<float> x(n, low);
+      x[n / 2] = high;
+      const std::vector<long double> ref = ReferenceRow(ep.op, x.data(), n);
+      for (const std::string& target : SupportedTargets()) {
+        TargetSelection selection(target);
+        std::vector<float> y(n);
+        ASSERT_EQ(ep.fn(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+        ASSERT_TRUE(CheckRowAgainst(ep, x.data(), y.data(), n, ref))
+            << target << " " << ep.name << " " << high << " in " << low;
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace simdmax_test
