@@ -26,8 +26,10 @@ std::vector<int>& MutableThreads() {
 }
 
 // The issue's shapes; the last one (256 MiB in + 256 MiB out) is out of this machine's 480 MiB L3.
-const Shape kAllShapes[] = {{1, 1000},   {1, 32000}, {1, 128000},  {128, 128},   {1024, 1024},
-                            {64, 32000}, {4096, 64}, {8, 1048576}, {16, 4194304}};
+// The shapes of issue 3 plus those of issue 9: short rows of attention tiles and classifier heads (16384x32,
+// 2048x128, 1024x256) and a GPT-2 vocabulary row (1x50257, not a multiple of any vector width).
+const Shape kAllShapes[] = {{1, 1000},  {1, 32000},  {1, 50257},  {1, 128000}, {128, 128},   {1024, 1024}, {64, 32000},
+                            {4096, 64}, {16384, 32}, {2048, 128}, {1024, 256}, {8, 1048576}, {16, 4194304}};
 
 void RegisterMemcpy(const Shape& shape) {
   // memcpy is single-threaded: the reference for a one-thread call.

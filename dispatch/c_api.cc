@@ -5,6 +5,7 @@
 #include "dispatch/argument_checks.h"
 #include "dispatch/attention_scheduler.h"
 #include "dispatch/kernel_table.h"
+#include "dispatch/machine_info.h"
 #include "dispatch/row_scheduler.h"
 #include "dispatch/targets.h"
 #include "kernels/online_state.h"
@@ -21,7 +22,7 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, const float* x, 
   const simdmax_status status = CheckRowsArgs(rows, cols, x, x_stride, y, y_stride);
   if (status != SIMDMAX_OK) return status;
   const KernelTable& kernels = KernelsFor(SelectedTarget());
-  const RowBatch batch{cols, x, x_stride, y, y_stride};
+  const RowBatch batch{cols, x, x_stride, y, y_stride, PlanRowPath(cols, MachineCaches())};
   RunRows(op == RowOpKind::kSoftmax ? kernels.softmax : kernels.log_softmax, batch, rows);
   return SIMDMAX_OK;
 }

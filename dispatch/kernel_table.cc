@@ -5,7 +5,7 @@
 #include "hwy/highway.h"
 #include "kernels/attention-inl.h"
 #include "kernels/online_softmax-inl.h"
-#include "kernels/softmax-inl.h"
+#include "kernels/row_kernels-inl.h"
 
 #if HWY_ONCE
 #include "dispatch/kernel_table.h"

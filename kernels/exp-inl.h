@@ -26,6 +26,8 @@
 #define SIMDMAX_KERNELS_EXP_INL_H_
 #endif
 
+#include <math.h>
+
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -90,6 +92,53 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   const hn::RebindToSigned<D> di;
   const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), hn::Set(di, (127 + kScaleLog2) << 23));
   return hn::Mul(p, hn::BitCast(d, exponent));  // correctly rounded, subnormal results included
+#endif
+}
+
+// exp(x) * 2^s for softmax's short rows, with s = 1 - round(max * log2(e)) for the row's max (ScaledExpShift): the
+// argument is x itself, exact, so no TwoSum is needed for x - max (the 2^s factor is exact and cancels in the
+// normalisation: softmax(x) = exp(x) 2^s / sum(exp(x) 2^s)). The max's own term lies in [2^0.5, 2^1.5], every term
+// is <= 2^1.5 and the sum is >= 2^0.5. Contract: max finite with |max| <= kScaledExpMaxAbs, x <= max (any x, -inf
+// included, NaN excluded). x is clamped to max - 120 first: there the result is below 2^-170 and rounds to exactly 0,
+// so -inf entries and everything below exp(-103.9) relative to the max give exactly 0 on every target, and the
+// Cody-Waite reduction stays exact (|x| <= 1419 keeps n * kLn2Hi exact). Error: as ExpOfPair (< 1 ulp), subnormal
+// results rounded once.
+inline constexpr float kScaledExpMaxAbs = 1024.0f;
+
+// s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
+HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * 1.44269502f); }
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
+  constexpr float kLog2E = 1.44269502f;
+  constexpr float kShifter = 12582912.0f;
+  constexpr float kLn2Hi = 0.693359375f;
+  constexpr float kLn2Lo = -2.12194440e-4f;
+  constexpr float kC2 = 0.49999994f;
+  constexpr float kC3 = 0.16666509f;
+  constexpr float kC4 = 0.041668531f;
+  constexpr float kC5 = 0.0083701406f;
+  constexpr float kC6 = 0.0013811657f;
+  const V xc = hn::Max(x, clamp_at);
+  const V shifted = hn::MulAdd(xc, hn::Set(d, kLog2E), hn::Set(d, kShifter));
+  const V n = hn::Sub(shifted, hn::Set(d, kShifter));
+  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), xc);  // exact
+  const V r = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), r_hi);
+  const V r2 = hn::Mul(r, r);
+  V q = hn::MulAdd(hn::Set(d, kC6), r, hn::Set(d, kC5));
+  q = hn::MulAdd(q, r, hn::Set(d, kC4));
+  q = hn::MulAdd(q, r, hn::Set(d, kC3));
+  q = hn::MulAdd(q, r, hn::Set(d, kC2));
+  const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return V{_mm512_scalef_ps(p.raw, hn::Add(n, shift).raw)};
+#else
+  // 2^(n + s) down to 2^-175: as 2^(n + s + 64) (a normal float, exact product) times 2^-64 (one rounding, into the
+  // subnormals or to 0). The shifter left n in the low mantissa bits; s + 64 + 127 is added in the exponent field.
+  const hn::RebindToSigned<D> di;
+  const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift), hn::Set(di, 127 + 64)));
+  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), bias);
+  return hn::Mul(hn::Mul(p, hn::BitCast(d, exponent)), hn::Set(d, 5.42101086e-20f));  // 2^-64
 #endif
 }
 

@@ -103,20 +103,26 @@ HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
 
 // The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short
 // rows do not pay a scalar loop over the lanes.
-template <bool kSeeded, class D>
-HWY_INLINE double SumTotal(D d, hn::Vec<D> sum_hi, hn::Vec<D> sum_lo) {
+// SumTotalFrom: the same for a sum seeded with `seed` (any value >= every term, so that the seeded AddToSum is exact).
+template <class D>
+HWY_INLINE double SumTotalFrom(D d, hn::Vec<D> sum_hi, hn::Vec<D> sum_lo, double seed_value) {
   (void)d;  // only its type is used
 #if HWY_TARGET == HWY_SCALAR
-  return (static_cast<double>(hn::GetLane(sum_hi)) - SumSeed<kSeeded>()) + static_cast<double>(hn::GetLane(sum_lo));
+  return (static_cast<double>(hn::GetLane(sum_hi)) - seed_value) + static_cast<double>(hn::GetLane(sum_lo));
 #else
   const hn::Repartition<double, D> dd;
   const hn::Half<D> dh;
-  const auto seed = hn::Set(dd, static_cast<double>(SumSeed<kSeeded>()));
+  const auto seed = hn::Set(dd, seed_value);
   const auto hi = hn::Add(hn::Sub(hn::PromoteTo(dd, hn::LowerHalf(dh, sum_hi)), seed),
                           hn::Sub(hn::PromoteTo(dd, hn::UpperHalf(dh, sum_hi)), seed));
   const auto lo = hn::Add(hn::PromoteTo(dd, hn::LowerHalf(dh, sum_lo)), hn::PromoteTo(dd, hn::UpperHalf(dh, sum_lo)));
   return hn::GetLane(hn::SumOfLanes(dd, hn::Add(hi, lo)));
 #endif
+}
+
+template <bool kSeeded, class D>
+HWY_INLINE double SumTotal(D d, hn::Vec<D> sum_hi, hn::Vec<D> sum_lo) {
+  return SumTotalFrom(d, sum_hi, sum_lo, static_cast<double>(SumSeed<kSeeded>()));
 }
 
 }  // namespace HWY_NAMESPACE

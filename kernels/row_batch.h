@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "kernels/row_chunks.h"
+#include "kernels/row_plan.h"
 
 namespace simdmax {
 
@@ -15,6 +16,7 @@ struct RowBatch {
   size_t x_stride;  // elements, >= cols
   float* y;         // may equal x (in place, then y_stride == x_stride)
   size_t y_stride;  // elements, >= cols
+  RowPath path;     // the plan for rows of this length (kernels/row_plan.h)
 };
 
 // A row kernel processes rows [row_begin, row_end) of the batch; every row is independent of the others, so the

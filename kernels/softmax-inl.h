@@ -276,39 +276,6 @@ HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
   }
 }
 
-// Exported entry points. Rows: a range of rows of a batch, row by row, so the result of a row never depends on
-// which thread or which range it came with. Chunk passes: one chunk of one row, for rows split across threads
-// by the dispatch layer (the same functions ChunkedRow calls).
-HWY_NOINLINE void SoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  const hn::ScalableTag<float> d;
-  for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<RowOp::kSoftmax>(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
-  }
-}
-
-HWY_NOINLINE void LogSoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  const hn::ScalableTag<float> d;
-  for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<RowOp::kLogSoftmax>(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
-  }
-}
-
-HWY_NOINLINE void SoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
-}
-
-HWY_NOINLINE void LogSoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
-}
-
-HWY_NOINLINE void SoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
-}
-
-HWY_NOINLINE void LogSoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
-}
-
 }  // namespace HWY_NAMESPACE
 }  // namespace simdmax
 HWY_AFTER_NAMESPACE();
