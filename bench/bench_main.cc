@@ -5,7 +5,10 @@
 // Own flags (removed before Google Benchmark parses the rest):
 //   --simdmax_max_elements=N   skip shapes with more than N elements (scripts/bench.sh --quick uses 1<<22)
 //   --simdmax_threads=1,2      thread counts to register
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -85,6 +88,42 @@ bool ConsumeFlag(const char* arg, const char* name, std::string* value) {
 
 }  // namespace
 
+// "model name (family F, model M)" from /proc/cpuinfo (x86), or the CPU part/implementer on Arm; "unknown" else.
+std::string CpuDescription() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model, family, model_number;
+  while (std::getline(in, line)) {
+    const auto value = [&] { return line.substr(line.find(':') + 2); };
+    if (line.rfind("model name", 0) == 0 && model.empty()) model = value();
+    if (line.rfind("cpu family", 0) == 0 && family.empty()) family = value();
+    if (line.rfind("model\t", 0) == 0 && model_number.empty()) model_number = value();
+    if (line.rfind("CPU part", 0) == 0 && model.empty()) model = "Arm part " + value();
+  }
+  if (model.empty()) return "unknown";
+  return family.empty() ? model : model + " (family " + family + ", model " + model_number + ")";
+}
+
+int VectorBits(const std::string& target) {
+  if (target.rfind("AVX3", 0) == 0) return 512;
+  if (target == "AVX2") return 256;
+  if (target == "SSE4" || target == "SSSE3" || target == "NEON" || target == "SVE2_128") return 128;
+  if (target == "SVE_256") return 256;
+  return target == "SCALAR" ? 32 : 0;  // 0: scalable (SVE, SVE2), decided by the CPU
+}
+
+std::string CacheDescription() {
+  std::string out;
+  for (int level = 1; level <= 3; ++level) {
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+    const int names[] = {_SC_LEVEL1_DCACHE_SIZE, _SC_LEVEL2_CACHE_SIZE, _SC_LEVEL3_CACHE_SIZE};
+    const long bytes = sysconf(names[level - 1]);
+    out += (level > 1 ? ", L" : "L") + std::to_string(level) + (level == 1 ? "d " : " ") +
+           (bytes > 0 ? std::to_string(bytes / 1024) + " KiB" : std::string("?"));
+#endif
+  }
+  return out;
+}
+
 const std::vector<Shape>& Shapes() { return MutableShapes(); }
 const std::vector<int>& ThreadCounts() { return MutableThreads(); }
 
@@ -120,6 +159,10 @@ int main(int argc, char** argv) {
   for (size_t t = 0; t < simdmax_target_count(); ++t) targets += (t ? "," : "") + std::string(simdmax_target_name(t));
   benchmark::AddCustomContext("simdmax_version", simdmax_version());
   benchmark::AddCustomContext("simdmax_targets", targets);
+  // What the summary must state about the machine (results are CPU-specific): model, family, vector width, caches.
+  benchmark::AddCustomContext("simdmax_cpu", CpuDescription());
+  benchmark::AddCustomContext("simdmax_vector_bits", std::to_string(VectorBits(simdmax_target_name(0))));
+  benchmark::AddCustomContext("simdmax_caches", CacheDescription());
 
   // Shape by shape: without random interleaving, all implementations of a shape run back to back.
   for (const Shape& shape : Shapes()) {

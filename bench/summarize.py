@@ -58,9 +58,89 @@ def medians(data):
     return result, {k: len(v) for k, v in samples.items()}
 
 
+def spreads(data):
+    """{key: (max - min) / median} over the repetitions of each benchmark (only where there are >= 2)."""
+    samples = defaultdict(list)
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred") or "items_per_second" not in b or b.get("run_type", "iteration") != "iteration":
+            continue
+        key = parse_name(b.get("run_name", b["name"]))
+        if key is not None:
+            samples[key].append(b["items_per_second"])
+    return {k: (max(v) - min(v)) / statistics.median(v) for k, v in samples.items() if len(v) >= 2}
+
+
+def largest_cache_bytes(ctx):
+    sizes = [c.get("size", 0) for c in ctx.get("caches", [])]
+    return max(sizes) if sizes else OUT_OF_CACHE_FALLBACK_BYTES
+
+
+def in_cache(shape, ctx):
+    return shape[0] * shape[1] * 8 <= largest_cache_bytes(ctx)
+
+
+def best_peer(med, op, shape, threads, peers):
+    avail = [(med[(op, p, shape, threads)], p) for p in peers if (op, p, shape, threads) in med]
+    return max(avail) if avail else (None, None)
+
+
+def goal_rows(med, ctx, best, peers, shapes):
+    """Issue 9's goals, each evaluated on this run: (goal, met, worst shape and ratio, shapes counted)."""
+    rows = []
+
+    def ratio_goal(name, op_list, threads, impl, shape_filter, bound, peer_filter=None):
+        worst = None
+        count = 0
+        for op in op_list:
+            for shape in shapes:
+                if not shape_filter(shape):
+                    continue
+                s = med.get((op, impl, shape, threads))
+                use = [p for p in peers if peer_filter is None or peer_filter(p)]
+                bp, bp_name = best_peer(med, op, shape, threads, use)
+                if s is None or bp is None:
+                    continue
+                count += 1
+                r = s / bp
+                if worst is None or r < worst[0]:
+                    worst = (r, f"{op} {shape_name(shape)} ({r:.2f}× {bp_name})")
+        if worst is None:
+            rows.append((name, "not measured", "–", 0))
+        else:
+            rows.append((name, "met" if worst[0] >= bound else "NOT met", worst[1], count))
+
+    simd = f"simdmax:{best}"
+    ratio_goal("1 thread, best target ≥ 1.5× fastest peer, every in-cache shape (softmax, log-softmax)",
+               OPS, 1, simd, lambda sh: in_cache(sh, ctx), 1.5)
+    ratio_goal(f"1 thread, softmax ≥ 2× fastest peer on rows ≤ {SHORT_ROW_COLS} columns",
+               ("softmax",), 1, simd, lambda sh: sh[1] <= SHORT_ROW_COLS and in_cache(sh, ctx), 2.0)
+    ratio_goal("2 threads ≥ 1.5× fastest peer at 2 threads, every shape ≥ 64K elements",
+               OPS, 2, simd, lambda sh: sh[0] * sh[1] >= 65536, 1.5)
+    ratio_goal("AVX2 target ≥ 1.3× PyTorch default (AVX2), every in-cache shape, 1 thread",
+               OPS, 1, "simdmax:AVX2", lambda sh: in_cache(sh, ctx), 1.3, lambda p: p == "torch:default")
+    for threads, bound in ((1, 0.6), (2, 0.8)):
+        worst = None
+        for op in OPS:
+            for shape in shapes:
+                if in_cache(shape, ctx):
+                    continue
+                s = med.get((op, simd, shape, threads))
+                m = med.get(("memcpy", "memcpy", shape, 1))
+                if s and m and (worst is None or s / m < worst[0]):
+                    worst = (s / m, f"{op} {shape_name(shape)} ({100 * s / m:.0f}% of memcpy)")
+        name = f"out of cache ≥ {100 * bound:.0f}% of memcpy, {threads} thread{'s' if threads > 1 else ''}"
+        rows.append((name, "not measured", "–", 0) if worst is None else
+                    (name, "met" if worst[0] >= bound else "NOT met", worst[1], 1))
+    return rows
+
+
 # The issue's order; other shapes follow by size. (Random interleaving shuffles the JSON's order.)
-SHAPE_ORDER = [(1, 1000), (1, 32000), (1, 128000), (128, 128), (1024, 1024), (64, 32000), (4096, 64),
-               (8, 1048576), (16, 4194304)]
+SHAPE_ORDER = [(1, 1000), (1, 32000), (1, 50257), (1, 128000), (128, 128), (1024, 1024), (64, 32000),
+               (4096, 64), (16384, 32), (2048, 128), (1024, 256), (8, 1048576), (16, 4194304)]
+# Rows this short are where attention tiles and classifier heads live (issue 9's "2x on rows <= 256 columns").
+SHORT_ROW_COLS = 256
+# Out of cache: shapes whose input + output exceed the largest cache the benchmark library reports.
+OUT_OF_CACHE_FALLBACK_BYTES = 256 << 20
 
 
 def ordered_shapes(med):
@@ -112,6 +192,10 @@ def summarize(data, command=None):
     out.append(f"- repetitions per benchmark: {'/'.join(map(str, reps))}; figures are medians, in Gelem/s "
                "(1 Gelem/s = 8 GB/s: one 4-byte read + one 4-byte write per element)")
     out.append("- memcpy copies the same bytes with one thread; '% memcpy' compares with it for every thread count")
+    cpu = ctx.get("simdmax_cpu")
+    if cpu:
+        out.append(f"- CPU: {cpu}; vector width of the best target: {ctx.get('simdmax_vector_bits', '?')} bits; "
+                   f"caches seen by simdmax: {ctx.get('simdmax_caches', '?')}")
     out.append("")
 
     for op in OPS:
@@ -157,6 +241,20 @@ def summarize(data, command=None):
                 bp = f"{max(avail)[0]:.2f} ({max(avail)[1]})" if avail else "–"
                 out.append("| " + " | ".join([shape_name(shape)] + [fmt(v) for v in vals] + [bp]) + " |")
             out.append("")
+    out.append("## Goals (issue 9), evaluated on this run\n")
+    out.append("| goal | result | worst shape (ratio) | figures compared |")
+    out.append("|---|---|---|---|")
+    for name, met, worst, count in goal_rows(med, ctx, best, peers, shapes):
+        out.append(f"| {name} | {met} | {worst} | {count} |")
+    out.append("")
+    noisy = sorted((k, v) for k, v in spreads(data).items() if v > 0.10 and k[0] in OPS)
+    if noisy:
+        out.append(f"## Figures whose repetitions vary by more than 10% ({len(noisy)})\n")
+        out.append("| benchmark | (max - min) / median |")
+        out.append("|---|---|")
+        for (op, impl, shape, threads), v in noisy:
+            out.append(f"| {op}/{impl}/{shape_name(shape)}/{threads}t | {100 * v:.0f}% |")
+        out.append("")
     return "\n".join(out)
 
 
