@@ -63,31 +63,18 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     });
     return;
   }
-  // Few long rows: split each one. Chunks are >= kMinChunkLength elements, several times a task's overhead.
-  const size_t chunk = ChunkLength(cols);
-  const size_t count = ChunkCount(cols);
-  const bool recompute = !kernels.log && SoftmaxRecomputes(cols);
-  ChunkState states[kMaxChunksPerRow];
-  ChunkFinish finish[kMaxChunksPerRow];
+  // Few long rows: split each one into its chunks (>= kMinChunkLength elements, several times a task's overhead),
+  // run by the same chunk driver as a serial row, with a TBB loop over the chunks.
+  const auto parallel_chunks = [&](size_t count, const auto& body) {
+    arena->execute([&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
+        for (size_t c = range.begin(); c < range.end(); ++c) body(c);
+      });
+    });
+  };
   for (size_t r = 0; r < rows; ++r) {
-    const float* x = batch.x + r * batch.x_stride;
-    float* y = batch.y + r * batch.y_stride;
-    const auto length = [&](size_t c) { return std::min(chunk, cols - c * chunk); };
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
-        for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]);
-        }
-      });
-    });
-    MergeChunks(kernels.log, recompute, states, count, finish);
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
-        for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_finish(x + c * chunk, y + c * chunk, length(c), finish[c]);
-        }
-      });
-    });
+    RunChunkedRow(kernels.log, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, cols, parallel_chunks,
+                  kernels.chunk_pass, kernels.chunk_finish);
   }
 }
 

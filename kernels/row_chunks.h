@@ -150,6 +150,25 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
   }
 }
 
+// The chunk driver: the one sequence every chunked row follows, whoever runs it. for_each_chunk(count, body) must
+// call body(c) once for every chunk c in [0, count), in any order and on any threads (the kernels pass a serial
+// loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(x, y, n, store, &state) and finish(x, y, n, finish)
+// are the two chunk kernels. The chunking, the recompute choice and the merge order live only here, so a row gives
+// the same bits whichever executor ran its chunks.
+template <class ForEachChunk, class Pass, class Finish>
+inline void RunChunkedRow(bool log, const float* x, float* y, size_t n, const ForEachChunk& for_each_chunk,
+                          const Pass& pass, const Finish& finish) {
+  const size_t chunk = ChunkLength(n);
+  const size_t count = ChunkCount(n);
+  const bool recompute = !log && SoftmaxRecomputes(n);
+  const auto length = [&](size_t c) { return n - c * chunk < chunk ? n - c * chunk : chunk; };
+  ChunkState states[kMaxChunksPerRow];
+  ChunkFinish finishes[kMaxChunksPerRow];
+  for_each_chunk(count, [&](size_t c) { pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]); });
+  MergeChunks(log, recompute, states, count, finishes);
+  for_each_chunk(count, [&](size_t c) { finish(x + c * chunk, y + c * chunk, length(c), finishes[c]); });
+}
+
 }  // namespace simdmax
 
 #endif  // SIMDMAX_KERNELS_ROW_CHUNKS_H_

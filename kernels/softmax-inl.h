@@ -248,32 +248,19 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
   }
 }
 
-// A whole row on the calling thread: the same chunks, merge and finish as a row split across threads.
+// A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
+// as a row split across threads by the dispatch layer.
 template <RowOp kOp, class D>
 HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
-  const size_t chunk = ChunkLength(n);
-  const size_t count = ChunkCount(n);
-  constexpr bool kLog = (kOp == RowOp::kLogSoftmax);
-  const bool recompute = !kLog && SoftmaxRecomputes(n);
-  if (count == 1) {
-    ChunkState state;
-    ChunkFinish finish;
-    ChunkPass<kOp>(d, x, y, n, !recompute, &state);
-    MergeChunks(kLog, recompute, &state, 1, &finish);
-    ChunkFinishPass<kOp>(d, x, y, n, finish);
-    return;
-  }
-  ChunkState states[kMaxChunksPerRow];
-  ChunkFinish finish[kMaxChunksPerRow];
-  for (size_t c = 0; c < count; ++c) {
-    const size_t begin = c * chunk;
-    ChunkPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), !recompute, &states[c]);
-  }
-  MergeChunks(kLog, recompute, states, count, finish);
-  for (size_t c = 0; c < count; ++c) {
-    const size_t begin = c * chunk;
-    ChunkFinishPass<kOp>(d, x + begin, y + begin, HWY_MIN(chunk, n - begin), finish[c]);
-  }
+  RunChunkedRow(
+      kOp == RowOp::kLogSoftmax, x, y, n,
+      [](size_t count, const auto& body) {
+        for (size_t c = 0; c < count; ++c) body(c);
+      },
+      [d](const float* cx, float* cy, size_t len, bool store, ChunkState* state)
+          HWY_ATTR { ChunkPass<kOp>(d, cx, cy, len, store, state); },
+      [d](const float* cx, float* cy, size_t len, const ChunkFinish& finish)
+          HWY_ATTR { ChunkFinishPass<kOp>(d, cx, cy, len, finish); });
 }
 
 }  // namespace HWY_NAMESPACE
