@@ -60,11 +60,15 @@ struct ChunkState {
   size_t nan;      // NaN entries (then the chunk was not written)
   size_t pos_inf;  // +inf entries (likewise)
   bool neg_inf;    // the chunk holds -inf entries (masked positions)
+  // What the first pass summed (and stored): exp(x - offset). offset = max for the x - max form; softmax chunks with
+  // |max| <= 1024 use the scaled exp, exp(x) * 2^s = exp(x - offset) with offset = -s * ln 2 (kernels/exp-inl.h).
+  double offset;
 };
 
 inline ChunkState EmptyChunkState() {
   ChunkState state{};
   state.max = -std::numeric_limits<float>::infinity();
+  state.offset = state.max;
   return state;
 }
 
@@ -81,6 +85,10 @@ struct ChunkFinish {
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
   float fill, at_inf;
 };
+
+// exp(offset - max): what turns a chunk's exp(x - offset) into exp(x - max). In f64: ~1e-16 relative (the offset of
+// a scaled chunk, -s ln 2, carries ~|s| 2^-53 absolute error: ~1e-13 relative at |s| = 1500, far below a float ulp).
+inline double ChunkWeight(const ChunkState& state, float max) { return ::exp(state.offset - static_cast<double>(max)); }
 
 // Merges the chunk states of a row in chunk order and returns the finish of every chunk in `finish`.
 // log: log-softmax (else softmax); recompute: softmax's two-pass form (SoftmaxRecomputes). Pure scalar arithmetic
@@ -115,12 +123,11 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
   for (size_t c = 0; c < count; ++c) {
     if (states[c].max == -kInf) continue;
     if (states[c].min < min) min = states[c].min;
-    if (states[c].max == max) {
+    if (states[c].offset == max) {
       at_max += states[c].at_max;
       rest += states[c].rest;
     } else {
-      const double w = ::exp(static_cast<double>(states[c].max) - static_cast<double>(max));
-      rest += w * (states[c].rest + static_cast<double>(states[c].at_max));
+      rest += ChunkWeight(states[c], max) * (states[c].rest + static_cast<double>(states[c].at_max));
     }
   }
   // log(sum) = log1p(sum - 1): exact entries at the max are counted (log-softmax), so sum - 1 keeps full relative
@@ -142,8 +149,7 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
     if (!log && !recompute) {
       // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
       // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
-      const double scale =
-          states[c].max == -kInf ? 0.0 : ::exp(static_cast<double>(states[c].max) - static_cast<double>(max)) * inv_sum;
+      const double scale = states[c].max == -kInf ? 0.0 : ChunkWeight(states[c], max) * inv_sum;
       f.scale_hi = static_cast<float>(scale);
       f.scale_lo = static_cast<float>(scale - f.scale_hi);
     }
