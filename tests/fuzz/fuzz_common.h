@@ -10,6 +10,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <algorithm>
@@ -136,6 +137,15 @@ inline void FuzzRow(FuzzedDataProvider& fdp, float* x, size_t n) {
       x[begin + offset] = FuzzValue(fdp);
     }
   }
+}
+
+// With SIMDMAX_FUZZ_DUMP set, prints x[0, n) as C hex-float literals on stderr: how a finding's input becomes the
+// data of its regression test (tests/fuzz_regressions_test.cc). Harnesses call it just before a failing check.
+inline void DumpFloats(const char* name, const float* x, size_t n) {
+  if (getenv("SIMDMAX_FUZZ_DUMP") == nullptr) return;
+  fprintf(stderr, "%s[%zu] = {", name, n);
+  for (size_t i = 0; i < n; ++i) fprintf(stderr, "%s%af", i == 0 ? "" : ", ", static_cast<double>(x[i]));
+  fprintf(stderr, "};\n");
 }
 
 // Selects the target with the given index byte (modulo the list). The selection is process-wide; callers read
