@@ -7,9 +7,10 @@
 // each block normalised (into a guarded buffer, or in place) under the merged state. One error case per input.
 //
 // Checked (with __builtin_trap() on a violation):
-// - the merged state against one update over the whole row: max bit-identical; sum within kOnlineSumRelTol
-//   (relative; exactly equal when max = +inf, where it counts the +inf entries; NaN for NaN rows); merging an empty
-//   state changes nothing (bit for bit);
+// - the merged state against one update over the whole row: max bit-identical; both sums within the bound that
+//   follows from the per-term contract of simdmax.h (2^-23 + a few 2^-53 per operation, relative) of the exact sum
+//   in long double, so within twice that of each other (exactly equal when max = +inf, where the sum counts the
+//   +inf entries; NaN for NaN rows); merging an empty state changes nothing (bit for bit);
 // - normalize against the long-double softmax within kOnlineNormalizeMaxUlp, log-normalize against the long-double
 //   log-softmax within kOnlineLogNormalizeMaxUlp, or, where |exact| < 1e-6 (the entries at the max, whose log(sum)
 //   comes from the double sum), within kOnlineLogNormalizeAbsTol absolute if not within the ULP bound: the contract
@@ -198,18 +199,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // a long double can hold, as in the state's double).
       long double exact = 0.0L;
       for (float v : row) exact += expl(static_cast<long double>(v) - static_cast<long double>(merged.max));
+      // The bound that follows from simdmax.h's per-term contract: every term within 1 float ulp (<= 2^-23
+      // relative) of exp(x - max), summed and re-based in double (<= 2^-53 per operation: n additions plus a few per
+      // block and merge), terms below FLT_MIN possibly flushed (the total is >= 1: the max's own term). Not the
+      // documented 2e-8 (kOnlineSumRelTol), which is a measurement on long random rows that short rows dominated by
+      // a few terms exceed (tests/fuzz_regressions_test.cc, DISABLED_OnlineSumOfShortRowWithinDocumentedTolerance).
+      const double blocks = static_cast<double>(bounds.size() - 1);
+      const double bound = ldexp(1.0, -23) + (static_cast<double>(n) + 4.0 * blocks + 8.0) * ldexp(1.0, -53) +
+                           static_cast<double>(n) * FLT_MIN;
       const double rel = fabs(merged.sum - whole.sum) / whole.sum;
       const double rel_merged = static_cast<double>(fabsl(merged.sum - exact) / exact);
       const double rel_whole = static_cast<double>(fabsl(whole.sum - exact) / exact);
-      if (!(rel <= simdmax_test::kOnlineSumRelTol && rel_merged <= simdmax_test::kOnlineSumRelTol &&
-            rel_whole <= simdmax_test::kOnlineSumRelTol)) {
-        simdmax_fuzz::DumpFloats("row", row.data(), n);
-      }
-      FUZZ_CHECK(rel <= simdmax_test::kOnlineSumRelTol && rel_merged <= simdmax_test::kOnlineSumRelTol &&
-                     rel_whole <= simdmax_test::kOnlineSumRelTol,
-                 "sum on %s (n=%zu, %zu blocks): merged %.17g, one update %.17g, exact %.17Lg (rel %.3g, %.3g to "
-                 "exact, %.3g to exact)",
-                 target, n, bounds.size() - 1, merged.sum, whole.sum, exact, rel, rel_merged, rel_whole);
+      const bool ok = rel_merged <= bound && rel_whole <= bound && rel <= 2 * bound;
+      if (!ok) simdmax_fuzz::DumpFloats("row", row.data(), n);
+      FUZZ_CHECK(ok,
+                 "sum on %s (n=%zu, %zu blocks): merged %.17g, one update %.17g, exact %.17Lg (rel %.3g, %.3g and "
+                 "%.3g to exact; bound %.3g)",
+                 target, n, bounds.size() - 1, merged.sum, whole.sum, exact, rel, rel_merged, rel_whole, bound);
     }
   }
 
