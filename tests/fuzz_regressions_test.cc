@@ -53,8 +53,8 @@ TEST_P(FuzzRegressions, DISABLED_Issue12LongRowFltMaxWithFltMaxMaskFill) {
 // the block sizes" (the same row in 9 blocks, merged, was 2.6e-11 off). The sum is dominated by two terms, 1 and
 // 0.68; simdmax.h also promises each term within 1 float ulp, and 1 ulp of 0.68 is 3.5e-8 of this sum, so the 2e-8
 // is a measurement on long random rows rather than a bound that follows from the per-term one. Expectation: the
-// documented bound, against the exact sum in long double. DISABLED until the lead decides between the kernel and
-// the documented bound (it may pass on the GCC-built targets: EMU128 is where it was found).
+// documented bound, against the exact sum in long double. It fails on every x86 target of the release build too
+// (2.1e-8 on each). DISABLED until the lead decides between the kernel and the documented bound.
 TEST_P(FuzzRegressions, DISABLED_OnlineSumOfShortRowWithinDocumentedTolerance) {
   static const float kRow[] = {
       -0x1.7a360cp+5f, -0x1.510364p+6f, -0x1.30574ep+6f, 0x1.21fcc8p+5f,  0x1.142b1cp+6f,  -0x1.adf33cp+5f,

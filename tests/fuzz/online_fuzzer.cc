@@ -1,5 +1,6 @@
 // libFuzzer harness over the online (streaming) softmax: simdmax_online_init / _update_f32 / _merge /
-// _log_sum_exp / _normalize_f32 / _log_normalize_f32.
+// _log_sum_exp / _normalize_f32 / _log_normalize_f32. log_sum_exp is checked against max + log(exact sum) within
+// 2^-22 absolute (twice the sum's relative bound below, as the error of a log) plus 2^-51 relative.
 //
 // Per input: a row (tests/fuzz/fuzz_common.h FuzzRow: short rows most often, rows of several chunks sometimes,
 // extreme values placed per chunk) split at fuzzer-chosen points into blocks (empty ones included, with x NULL);
@@ -217,6 +218,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  "%.3g to exact; bound %.3g)",
                  target, n, bounds.size() - 1, merged.sum, whole.sum, exact, rel, rel_merged, rel_whole, bound);
     }
+  }
+
+  // log_sum_exp = max + log(sum): within the sum's bound (absolute, as the error of a log) of the exact value.
+  {
+    const double lse = simdmax_online_log_sum_exp(&merged);
+    bool all_neg_inf = true, has_pos_inf = false;
+    for (float v : row) {
+      all_neg_inf &= v == -std::numeric_limits<float>::infinity();
+      has_pos_inf |= v == std::numeric_limits<float>::infinity();
+    }
+    if (has_nan) {
+      FUZZ_CHECK(isnan(lse), "log_sum_exp of a NaN row: %g", lse);
+    } else if (all_neg_inf || has_pos_inf) {
+      FUZZ_CHECK(lse == (has_pos_inf ? INFINITY : -INFINITY), "log_sum_exp: %g", lse);
+    } else {
+      long double exact = 0.0L;
+      for (float v : row) exact += expl(static_cast<long double>(v) - static_cast<long double>(merged.max));
+      const long double want = static_cast<long double>(merged.max) + logl(exact);
+      const double tol = ldexp(1.0, -22) + fabs(lse) * ldexp(1.0, -51);
+      FUZZ_CHECK(fabsl(lse - want) <= tol, "log_sum_exp on %s: %.17g want %.17Lg", target, lse, want);
+    }
+    FUZZ_CHECK(isnan(simdmax_online_log_sum_exp(nullptr)), "log_sum_exp(NULL)");
   }
 
   // Normalise every block under the merged state, into a guarded buffer or in place.

@@ -75,6 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* name = simdmax_target_name(target_byte % simdmax_target_count());
     FUZZ_CHECK(simdmax_select_target(name) == SIMDMAX_OK, "select %s", name);
   }
+  // The status strings: never NULL, whatever the value (enum or not).
+  FUZZ_CHECK(simdmax_status_string(static_cast<simdmax_status>(fdp.ConsumeIntegralInRange<int>(0, 15))) != nullptr,
+             "status string");
   const size_t threads = fdp.ConsumeIntegralInRange<size_t>(0, 4);
   simdmax_fuzz::SetThreads(threads);
 
@@ -147,7 +150,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   float* call_y = y;
   if (layout == Layout::kNullX) call_x = nullptr;
   if (layout == Layout::kNullY) call_y = nullptr;
-  if (layout == Layout::kOverflow) call_rows = SIZE_MAX / (xs > 0 ? xs : 1) + 2;  // never dereferenced
+  // (rows - 1) * xs * 4 bytes overflow size_t (and the count itself cannot wrap: SIZE_MAX / xs + 2 does for xs = 1).
+  if (layout == Layout::kOverflow) call_rows = SIZE_MAX / (4 * (xs > 0 ? xs : 1)) + 2;  // never dereferenced
 
   // The expected status, from the arguments alone.
   simdmax_status want = SIMDMAX_OK;
