@@ -33,7 +33,7 @@ def softmax_long_row(op, cols, fill, first):
     return encode([
         (op, 1),          # entry point: 0 softmax, 1 log-softmax
         (0, 255),         # target index 0 (the best)
-        (0, 15),          # a status for simdmax_status_string
+        (0, 7),           # a status for simdmax_status_string
         (1, 4),           # threads
         (235, 255),       # shape: long rows
         (0, 1),           # rows - 1
