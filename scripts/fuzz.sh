@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harness (tests/fuzz/softmax_fuzzer.cc; clang, ASan + UBSan) and fuzzes the C API for a
-# bounded time, starting from the seed corpus in tests/fuzz/corpus (read only: new inputs go to build/fuzz/corpus).
-#   scripts/fuzz.sh [seconds]     default 60
-# A crash leaves its input in build/fuzz/artifacts/; rerun it with build/fuzz/tests/fuzz/simdmax_softmax_fuzzer FILE.
+# Builds the libFuzzer harnesses (tests/fuzz/*_fuzzer.cc; clang, ASan + UBSan) and fuzzes each family of the C API
+# for a bounded time, starting from its seed corpus in tests/fuzz/corpus* (read only: new inputs go to
+# build/fuzz/corpus_<name>/):
+#   softmax   row ops (tests/entry_points.h)       tests/fuzz/corpus
+#   online    simdmax_online_*                     tests/fuzz/corpus_online
+#   attention simdmax_attention_f32                tests/fuzz/corpus_attention
+#   scripts/fuzz.sh [seconds per harness]     default: $SIMDMAX_FUZZ_SECONDS, else 60 (CI: 60 each, 3 minutes)
+#   SIMDMAX_FUZZERS="online attention" scripts/fuzz.sh 30     only those harnesses
+# A crash leaves its input in build/fuzz/artifacts/<name>-*; rerun it with build/fuzz/tests/fuzz/simdmax_<name>_fuzzer
+# FILE, then add it to the harness's corpus and as a GoogleTest regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-60}
+seconds=${1:-${SIMDMAX_FUZZ_SECONDS:-60}}
+fuzzers=${SIMDMAX_FUZZERS:-softmax online attention}
 scripts/install_deps.sh --fuzz
 echo "== simdmax: fuzz build =="
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)"
-mkdir -p build/fuzz/corpus build/fuzz/artifacts
-echo "== simdmax: fuzzing for ${seconds} s =="
-# detect_leaks=0: TBB's worker threads and the process-wide arena live until exit, which LeakSanitizer's
-# per-input check would report; the ASan test preset runs with leak detection on.
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build/fuzz/tests/fuzz/simdmax_softmax_fuzzer -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 \
-  -max_len=4096 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/ \
-  build/fuzz/corpus tests/fuzz/corpus
+mkdir -p build/fuzz/artifacts
+status=0
+for name in $fuzzers; do
+  seeds=tests/fuzz/corpus
+  [ "$name" = softmax ] || seeds=tests/fuzz/corpus_$name
+  mkdir -p "build/fuzz/corpus_$name"
+  echo "== simdmax: fuzzing $name for ${seconds} s =="
+  # detect_leaks=0: TBB's worker threads and the process-wide arena live until exit, which LeakSanitizer's
+  # per-input check would report; the ASan test preset runs with leak detection on.
+  if ! ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "build/fuzz/tests/fuzz/simdmax_${name}_fuzzer" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
+    -max_len=4096 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$name-" \
+    "build/fuzz/corpus_$name" "$seeds"; then
+    echo "== simdmax: fuzzer $name FAILED (input in build/fuzz/artifacts/$name-*) =="
+    status=1
+  fi
+done
+exit $status

@@ -6,7 +6,7 @@
 #                              emulated CPU (NEON, SVE 128..2048 bits, SVE2); installs the cross set (--cross of
 #                              scripts/install_deps.sh: needs root or prints the command)
 #   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests, and a bounded
-#                              libFuzzer run (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS, default 60)
+#                              libFuzzer run of each harness (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS each, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,8 @@
-// libFuzzer harness over the C API's row entry points (tests/entry_points.h): random shapes, strides, layouts (separate
-// buffers, exactly in place, x and y in one buffer at any offset, NULL pointers, strides below the row, shapes
-// that overflow), target (by index, or a bad name), thread limit and values (special ones included).
+// libFuzzer harness over the C API's row entry points (tests/entry_points.h): random shapes (short rows 1..600 most
+// often, batches of many short rows, wide rows, and rows of several chunks of the row engine), strides, layouts
+// (separate buffers, exactly in place, x and y in one buffer at any offset, NULL pointers, strides below the row,
+// shapes that overflow), target (by index, or a bad name), thread limit and values (tests/fuzz/fuzz_common.h
+// FuzzRow: extreme values placed per chunk).
 //
 // Checked on every input, with __builtin_trap() on a violation (libFuzzer then saves the input):
 // - no crash, no out-of-bounds access (ASan; the buffers are allocated to their exact spans);
@@ -9,10 +11,13 @@
 //   conservative, and both are modelled);
 // - on error, nothing written at all; on success, nothing written outside the output rows (guard zones before and
 //   after the output, padding between rows) and the input rows unchanged (unless in place);
-// - every output row within the op's ULP bound of tests/reference.h (which implements the special-value table).
+// - every output row within the op's ULP bound of tests/reference.h (which implements the special-value table),
+//   and the NaN rules stated on their own: no NaN output for a row without NaN; a row with a NaN is all NaN;
+// - determinism: the same call with 1 thread and with another thread count (2 when the first run had 1) writes
+//   bit-identical outputs.
 //
 // Build: cmake --preset fuzz && cmake --build --preset fuzz; run: scripts/fuzz.sh [seconds].
-#include <fuzzer/FuzzedDataProvider.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +29,7 @@
 
 #include "simdmax/simdmax.h"
 #include "tests/entry_points.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "tests/reference.h"
 #include "tests/ulp.h"
 
@@ -31,45 +37,11 @@ namespace {
 
 using simdmax_test::RowEntryPoint;
 
-constexpr size_t kGuardFloats = 16;
-constexpr unsigned char kGuardByte = 0xA5;  // 0xA5A5A5A5 as a float: -2.9e-16, never a softmax output pattern
-
-#define FUZZ_CHECK(cond, ...)                                       \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      fprintf(stderr, "softmax_fuzzer: check failed: %s: ", #cond); \
-      fprintf(stderr, __VA_ARGS__);                                 \
-      fprintf(stderr, "\n");                                        \
-      __builtin_trap();                                             \
-    }                                                               \
-  } while (0)
-
-float FuzzValue(FuzzedDataProvider& fdp) {
-  static const float kSpecials[] = {std::numeric_limits<float>::quiet_NaN(),
-                                    std::numeric_limits<float>::infinity(),
-                                    -std::numeric_limits<float>::infinity(),
-                                    FLT_MAX,
-                                    -FLT_MAX,
-                                    1.0e-40f,
-                                    -1.0e-40f,
-                                    FLT_MIN,
-                                    88.7f,
-                                    -88.7f,
-                                    -87.3f,
-                                    0.0f,
-                                    -0.0f,
-                                    1.0e4f};
-  const uint8_t kind = fdp.ConsumeIntegral<uint8_t>();
-  if (kind < 40) return kSpecials[kind % (sizeof(kSpecials) / sizeof(kSpecials[0]))];
-  if (kind < 80) {  // any bit pattern
-    const uint32_t bits = fdp.ConsumeIntegral<uint32_t>();
-    float f;
-    memcpy(&f, &bits, sizeof(f));
-    return f;
-  }
-  // Moderate values: what real rows look like.
-  return static_cast<float>(fdp.ConsumeIntegralInRange<int32_t>(-20000, 20000)) * 0.01f;
-}
+using simdmax_fuzz::FuzzRow;
+using simdmax_fuzz::kChunk;
+using simdmax_fuzz::kGuardByte;
+using simdmax_fuzz::kGuardFloats;
+using simdmax_fuzz::Span;
 
 // Byte ranges [begin, end) of the rows of a matrix inside one buffer.
 bool RowsIntersect(uintptr_t x, size_t xs, uintptr_t y, size_t ys, size_t rows, size_t cols) {
@@ -82,8 +54,6 @@ bool RowsIntersect(uintptr_t x, size_t xs, uintptr_t y, size_t ys, size_t rows, 
   }
   return false;
 }
-
-size_t Span(size_t rows, size_t cols, size_t stride) { return rows == 0 ? 0 : (rows - 1) * stride + cols; }
 
 enum class Layout : uint8_t { kSeparate, kInPlace, kSharedBuffer, kNullX, kNullY, kBadStride, kOverflow, kCount };
 
@@ -105,12 +75,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* name = simdmax_target_name(target_byte % simdmax_target_count());
     FUZZ_CHECK(simdmax_select_target(name) == SIMDMAX_OK, "select %s", name);
   }
-  FUZZ_CHECK(simdmax_set_max_threads(fdp.ConsumeIntegralInRange<size_t>(0, 4)) == SIMDMAX_OK, "threads");
+  // The status strings: never NULL. Only the enum's values: a value outside it (which a C caller may pass, and which
+  // simdmax.h maps to "unknown status") is undefined behaviour in dispatch/c_api.cc's C++ switch, which clang's
+  // -fsanitize=enum reports (found here with 12; reported; tests/api_test.cc checks 99 under GCC).
+  FUZZ_CHECK(simdmax_status_string(static_cast<simdmax_status>(fdp.ConsumeIntegralInRange<int>(0, 7))) != nullptr,
+             "status string");
+  const size_t threads = fdp.ConsumeIntegralInRange<size_t>(0, 4);
+  simdmax_fuzz::SetThreads(threads);
 
-  // Shape: mostly small; sometimes large enough for the parallel path (rows * cols >= 128K).
-  const bool big = fdp.ConsumeIntegral<uint8_t>() == 0;
-  const size_t rows = fdp.ConsumeIntegralInRange<size_t>(0, big ? 48 : 9);
-  const size_t cols = fdp.ConsumeIntegralInRange<size_t>(0, big ? 6000 : 150);
+  // Shape: short rows most often; batches of many short rows; wide rows (the parallel path starts at 64K
+  // elements); rows of 1 to 3 chunks of the row engine, +- a few elements (rare: each costs a long-double row).
+  const uint8_t shape = fdp.ConsumeIntegral<uint8_t>();
+  size_t rows = 0, cols = 0;
+  if (shape < 150) {
+    rows = fdp.ConsumeIntegralInRange<size_t>(0, 9);
+    cols = fdp.ConsumeIntegralInRange<size_t>(0, 600);
+  } else if (shape < 200) {
+    rows = fdp.ConsumeIntegralInRange<size_t>(0, 1200);
+    cols = fdp.ConsumeIntegralInRange<size_t>(1, 120);
+  } else if (shape < 235) {
+    rows = fdp.ConsumeIntegralInRange<size_t>(0, 48);
+    cols = fdp.ConsumeIntegralInRange<size_t>(0, 6000);
+  } else {
+    rows = fdp.ConsumeIntegralInRange<size_t>(1, 2);
+    // 1 to 3 chunks, from 8 elements short of the boundary to half a chunk past it.
+    cols = kChunk * fdp.ConsumeIntegralInRange<size_t>(1, 3) + fdp.ConsumeIntegralInRange<size_t>(0, 8200) - 8;
+  }
   const Layout layout =
       static_cast<Layout>(fdp.ConsumeIntegralInRange<uint8_t>(0, static_cast<uint8_t>(Layout::kCount) - 1));
   size_t xs = cols + fdp.ConsumeIntegralInRange<size_t>(0, 6);
@@ -128,8 +118,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t x_span = Span(rows, cols, xs);
   const size_t y_span = (layout == Layout::kBadStride) ? Span(rows, cols, ys > cols ? ys : cols) : Span(rows, cols, ys);
   std::vector<float> x_values(x_span);
-  for (auto& v : x_values)
-    v = fdp.remaining_bytes() > 0 ? FuzzValue(fdp) : static_cast<float>(&v - x_values.data()) * 0.37f;
+  for (size_t i = 0; i < x_span; ++i) x_values[i] = static_cast<float>(i) * 0.37f;  // padding between rows
+  for (size_t r = 0; r < rows && cols > 0; ++r) FuzzRow(fdp, &x_values[r * xs], cols);
 
   std::vector<float> buffer;  // guards + (x and y for the shared layouts, y otherwise) + guards
   float* x = nullptr;
@@ -162,7 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   float* call_y = y;
   if (layout == Layout::kNullX) call_x = nullptr;
   if (layout == Layout::kNullY) call_y = nullptr;
-  if (layout == Layout::kOverflow) call_rows = SIZE_MAX / (xs > 0 ? xs : 1) + 2;  // never dereferenced
+  // (rows - 1) * xs * 4 bytes overflow size_t (and the count itself cannot wrap: SIZE_MAX / xs + 2 does for xs = 1).
+  if (layout == Layout::kOverflow) call_rows = SIZE_MAX / (4 * (xs > 0 ? xs : 1)) + 2;  // never dereferenced
 
   // The expected status, from the arguments alone.
   simdmax_status want = SIMDMAX_OK;
@@ -209,15 +200,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!wrote) return 0;
 
   // Values: every row within the bound of the reference (special rows included: the reference implements the
-  // documented table).
+  // documented table), and the NaN rules on their own.
   for (size_t r = 0; r < rows; ++r) {
-    const std::vector<long double> ref = simdmax_test::ReferenceRow(ep.op, &x_values[r * xs], cols);
+    const float* xr = &x_values[r * xs];
+    const float* yr = y + r * ys;
+    bool has_nan = false;
+    for (size_t c = 0; c < cols; ++c) has_nan |= isnan(xr[c]);
     for (size_t c = 0; c < cols; ++c) {
-      const float out = y[r * ys + c];
-      const uint64_t ulp = simdmax_test::UlpDistance(out, ref[c]);
-      FUZZ_CHECK(ulp <= ep.max_ulp, "%s on %s: row %zu col %zu of %zu: got %.9g want %.9Lg (%llu ulp)", ep.name,
-                 simdmax_selected_target(), r, c, cols, out, ref[c], static_cast<unsigned long long>(ulp));
+      FUZZ_CHECK(has_nan == static_cast<bool>(isnan(yr[c])), "%s on %s: NaN rule, row %zu col %zu of %zu: got %.9g",
+                 ep.name, simdmax_selected_target(), r, c, cols, yr[c]);
     }
+    const std::vector<long double> ref = simdmax_test::ReferenceRow(ep.op, xr, cols);
+    for (size_t c = 0; c < cols; ++c) {
+      const uint64_t ulp = simdmax_test::UlpDistance(yr[c], ref[c]);
+      FUZZ_CHECK(ulp <= ep.max_ulp, "%s on %s: row %zu col %zu of %zu: got %.9g want %.9Lg (%llu ulp)", ep.name,
+                 simdmax_selected_target(), r, c, cols, yr[c], ref[c], static_cast<unsigned long long>(ulp));
+    }
+  }
+
+  // Determinism: the same call again, from the same bytes, with 1 thread (or 2 if the first run had 1).
+  std::vector<float> again = before;
+  std::vector<float> x_again = x_values;
+  const float* again_x = x_separate.empty() ? again.data() + (x - buffer.data()) : x_again.data();
+  float* again_y = again.data() + (y - buffer.data());
+  simdmax_fuzz::SetThreads(threads == 1 ? 2 : 1);
+  FUZZ_CHECK(ep.fn(rows, cols, again_x, xs, again_y, ys) == SIMDMAX_OK, "rerun");
+  for (size_t r = 0; r < rows; ++r) {
+    FUZZ_CHECK(memcmp(y + r * ys, again_y + r * ys, cols * sizeof(float)) == 0,
+               "%s on %s: row %zu differs between %zu and %zu threads", ep.name, simdmax_selected_target(), r, threads,
+               threads == 1 ? size_t{2} : size_t{1});
   }
   return 0;
 }

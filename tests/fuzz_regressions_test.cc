@@ -1,0 +1,101 @@
+// Every crash or mismatch a fuzzer (tests/fuzz/) has found, as a GoogleTest on every target, so that it stays fixed
+// without a fuzz build. Each test names the harness and seed (tests/fuzz/corpus*/) that found or reproduces it and
+// checks what the contract promises, from maths, never from the code under test.
+//
+// A finding in a kernel that is not fixed yet is kept here as DISABLED_ (run it with
+// --gtest_also_run_disabled_tests) so that the tree stays green; the fix enables it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "simdmax/simdmax.h"
+#include "tests/target_fixture.h"
+#include "tests/tolerances.h"
+
+namespace simdmax_test {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+class FuzzRegressions : public PerTarget {};
+
+// Issue 12 (found by a user, reproduced by the seeds corpus/issue12_*_40000_flt_max and
+// corpus_online/issue12_row_40000_flt_max): a row of 40000 (three chunks of the row engine) with x[0] = FLT_MAX
+// and -FLT_MAX everywhere else, a -FLT_MAX masking fill. Exactly: softmax is 1 at the max and 0 elsewhere
+// (exp(-FLT_MAX - FLT_MAX) = 0), log-softmax 0 at the max and -inf elsewhere (x - max = -2 * FLT_MAX overflows to
+// -inf; the README promises no NaN for finite rows). Without the fix, log-softmax returns 23,616 NaN outputs (issue
+// 12) and the seeds above trap on the NaN rule. DISABLED until the lead's fix of issue 12 item 1 lands.
+TEST_P(FuzzRegressions, DISABLED_Issue12LongRowFltMaxWithFltMaxMaskFill) {
+  for (size_t cols : {size_t{40000}, size_t{32776}, size_t{16385}}) {
+    for (size_t max_at : {size_t{0}, cols / 2, cols - 1}) {
+      std::vector<float> x(cols, -FLT_MAX), y(cols), y_log(cols);
+      x[max_at] = FLT_MAX;
+      ASSERT_EQ(simdmax_softmax_f32(1, cols, x.data(), cols, y.data(), cols), SIMDMAX_OK);
+      ASSERT_EQ(simdmax_log_softmax_f32(1, cols, x.data(), cols, y_log.data(), cols), SIMDMAX_OK);
+      size_t wrong = 0, wrong_log = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        wrong += y[c] != (c == max_at ? 1.0f : 0.0f);
+        wrong_log += y_log[c] != (c == max_at ? 0.0f : -kInf);
+      }
+      EXPECT_EQ(wrong, 0u) << "softmax, cols " << cols << ", max at " << max_at;
+      EXPECT_EQ(wrong_log, 0u) << "log-softmax, cols " << cols << ", max at " << max_at;
+    }
+  }
+}
+
+// Found by the online harness (seed corpus_online/online_sum_146_emu128, on EMU128, the clang-only target): one
+// simdmax_online_update_f32 over this row of 146 moderate values (|x| <= 99.46, the max) gave a sum 2.11e-8
+// relative from the exact sum of exp(x - max), above the 2e-8 (kOnlineSumRelTol) that simdmax.h promises "whatever
+// the block sizes" (the same row in 9 blocks, merged, was 2.6e-11 off). The sum is dominated by two terms, 1 and
+// 0.68; simdmax.h also promises each term within 1 float ulp, and 1 ulp of 0.68 is 3.5e-8 of this sum, so the 2e-8
+// is a measurement on long random rows rather than a bound that follows from the per-term one. Expectation: the
+// documented bound, against the exact sum in long double. It fails on every x86 target of the release build too
+// (2.1e-8 on each). DISABLED until the lead decides between the kernel and the documented bound.
+TEST_P(FuzzRegressions, DISABLED_OnlineSumOfShortRowWithinDocumentedTolerance) {
+  static const float kRow[] = {
+      -0x1.7a360cp+5f, -0x1.510364p+6f, -0x1.30574ep+6f, 0x1.21fcc8p+5f,  0x1.142b1cp+6f,  -0x1.adf33cp+5f,
+      0x1.32a34p+3f,   0x1.1d5cf8p+5f,  -0x1.4a42f4p+6f, -0x1.59e4d4p+6f, 0x1.9642p+1f,    0x1.244afp+6f,
+      -0x1.b8a2p+2f,   -0x1.58c3p+1f,   -0x1.93f234p+5f, -0x1.9ae2f6p+5f, 0x1.649c94p+6f,  0x1.8c4c58p+6f,
+      -0x1.3ccbbep+6f, 0x1.6241p+1f,    0x1.a7743p+3f,   0x1.d5ee4p+1f,   0x1.5aa634p+6f,  0x1.39a338p+4f,
+      0x1.a22408p+5f,  -0x1.27f7f2p+5f, -0x1.d0588p+4f,  0x1.e38a6p+5f,   0x1.97c2e8p+4f,  0x1.df1c8p+4f,
+      -0x1.3527cp+5f,  0x1.40a518p+6f,  0x1.09e93p+4f,   -0x1.3dcd62p+6f, -0x1.a9005p+3f,  0x1.dc19cp+4f,
+      -0x1.28b148p+6f, 0x1.05cb3p+5f,   -0x1.1d32fap+6f, -0x1.d7158p+0f,  0x1.ff43ap+4f,   0x1.8dd5p+6f,
+      -0x1.18e778p+4f, -0x1.c8f78p+1f,  0x1.7212ep+2f,   0x1.303fep+2f,   0x1.038f7p+5f,   0x1.2b9a8p+5f,
+      0x1.037fc4p+6f,  -0x1.dcf6e2p+5f, -0x1.478324p+5f, 0x1.c86dap+3f,   0x1.54ba7p+3f,   -0x1.11c00ep+6f,
+      0x1.4a6b1p+5f,   -0x1.175cd6p+6f, -0x1.eda14ap+5f, 0x1.38399p+3f,   0x1.1e2d74p+6f,  0x1.4e9a44p+6f,
+      0x1.e18da8p+5f,  -0x1.3b28c4p+5f, 0x1.7e3498p+5f,  0x1.eb9e5p+5f,   -0x1.0a6964p+6f, 0x1.937d38p+4f,
+      -0x1.47eb7p+5f,  0x1.54c3f8p+5f,  0x1.fdefcp+4f,   -0x1.11898p+4f,  0x1.d7d15p+4f,   -0x1.09991p+5f,
+      0x1.b095f8p+5f,  0x1.75dbc4p+6f,  0x1.2a5cf8p+5f,  -0x1.dc5aap+4f,  0x1.a0952p+2f,   0x1.b3049p+4f,
+      -0x1.afce2p+4f,  -0x1.d20a4p+5f,  -0x1.70df2p+5f,  -0x1.3ab01p+5f,  -0x1.6fb3b6p+5f, -0x1.84baap+6f,
+      -0x1.779f3p+4f,  0x1.0a25c4p+6f,  -0x1.3e73ecp+5f, -0x1.1eaeacp+5f, -0x1.29d694p+6f, 0x1.2d5bdp+6f,
+      0x1.8ffd4p+2f,   0x1.f2573p+5f,   0x1.09e12p+4f,   0x1.2c1f58p+5f,  0x1.0fbb78p+4f,  -0x1.1bd76ap+6f,
+      -0x1.79b23cp+5f, 0x1.fe176p+5f,   -0x1.3e636p+6f,  -0x1.5fbfp+1f,   -0x1.4c104p+6f,  0x1.1f477cp+6f,
+      -0x1.2cf0b6p+6f, -0x1.12118p+2f,  0x1.8ee13p+4f,   0x1.1d61e8p+4f,  -0x1.3ffep+2f,   0x1.23de6p+5f,
+      0x1.3c0b54p+6f,  -0x1.dcab4cp+5f, -0x1.745e2p+2f,  0x1.7d70c8p+5f,  -0x1.59046ap+6f, -0x1.2006cp+2f,
+      0x1.6a062p+2f,   0x1.b7d42p+5f,   0x1.25ee34p+6f,  -0x1.674618p+6f, 0x1.772c8p+0f,   0x1.033a4cp+6f,
+      0x1.9e69cp+3f,   -0x1.09952p+6f,  0x1.22b6p+6f,    -0x1.7c6b98p+5f, 0x1.ea4428p+5f,  0x1.a1626p+3f,
+      0x1.5d0ed8p+6f,  0x1.04934p+3f,   0x1.413048p+5f,  -0x1.aafcfp+4f,  0x1.6c8c08p+6f,  0x1.62af3p+5f,
+      0x1.32672cp+6f,  -0x1.2183d8p+6f, 0x1.1f8bap+4f,   0x1.129be8p+4f,  0x1.49748p+0f,   -0x1.017b8p+1f,
+      -0x1.322ffp+6f,  -0x1.154a74p+5f, -0x1.b5ef48p+4f, 0x1.2578a4p+6f,  0x1.31ad8p+3f,   -0x1.41d93ap+6f,
+      0x1.19b8dp+4f,   -0x1.06ae8p+4f};
+  const size_t n = sizeof(kRow) / sizeof(kRow[0]);
+  simdmax_online_state state;
+  simdmax_online_init(&state);
+  ASSERT_EQ(simdmax_online_update_f32(&state, kRow, n), SIMDMAX_OK);
+  float max = kRow[0];
+  for (float v : kRow) max = std::max(max, v);
+  ASSERT_EQ(state.max, max);
+  long double exact = 0.0L;
+  for (float v : kRow) exact += std::exp(static_cast<long double>(v) - static_cast<long double>(max));
+  const double rel = static_cast<double>(std::fabs(state.sum - exact) / exact);
+  EXPECT_LE(rel, kOnlineSumRelTol) << "sum " << state.sum << " exact " << static_cast<double>(exact);
+}
+
+SIMDMAX_INSTANTIATE_PER_TARGET(FuzzRegressions);
+
+}  // namespace
+}  // namespace simdmax_test
