@@ -14,7 +14,11 @@ inline constexpr uint64_t kLogSoftmaxMaxUlp = 1;
 // "[measured]"): relative error of the running sum against one call and against the exact sum, for any block sizes
 // and merge orders; ULP of normalise / log-normalise against the long-double softmax / log-softmax; log-normalise
 // outputs with |reference| < 1e-6 (the entries at the max) in absolute error.
-inline constexpr double kOnlineSumRelTol = 2e-8;            // measured 8.6e-9 (SSE4, n = 128000)
+// The sum's bound follows from the per-term contract: each term within 1 ulp (<= 2^-23 relative), so the sum within
+// 2^-23 relative plus the summation's ~1e-15. Random long rows measure ~8.6e-9 (the term errors average out); the
+// online fuzzer found 2.1e-8 on a 146-element row dominated by two terms (tests/fuzz_regressions_test.cc), above
+// the 2e-8 documented before, which was a measurement rather than a bound.
+inline constexpr double kOnlineSumRelTol = 1.2e-7;
 inline constexpr uint64_t kOnlineNormalizeMaxUlp = 2;       // measured 2
 inline constexpr uint64_t kOnlineLogNormalizeMaxUlp = 2;    // measured 1
 inline constexpr double kOnlineLogNormalizeAbsTol = 2e-14;  // measured 9.1e-15

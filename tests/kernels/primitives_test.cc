@@ -271,6 +271,56 @@ float RandomFloat(std::mt19937& rng, int min_exp, int max_exp) {
   return (rng() & 1) ? -f : f;
 }
 
+// ExpScaled (kernels/exp-inl.h): exp(x) * 2^s with s = ScaledExpShift(max), for x <= max and |max| <= 1024:
+// <= 1 ulp of the long-double value (subnormal results within one subnormal ulp), exactly 0 for -inf and for x below
+// the clamp max - 120 (whose values are below 2^-170), never above 2^1.5.
+struct TestExpScaledT {
+  template <class T, class D>
+  void operator()(T /*unused*/, D d) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    if constexpr (hn::MaxLanes(D()) == 16) Check(d);  // _mm512_scalef_ps: full vectors only (as ExpOfPair)
+#else
+    Check(d);
+#endif
+  }
+
+  template <class D>
+  void Check(D d) {
+    std::mt19937 rng(777 + static_cast<unsigned>(hn::Lanes(d)));
+    std::uniform_real_distribution<float> max_dist(-1024.0f, 1024.0f), gap(0.0f, 130.0f);
+    const float kInf = std::numeric_limits<float>::infinity();
+    const size_t N = hn::Lanes(d);
+    std::vector<float> x(N), y(N);
+    const size_t rounds = simdmax_kernel_test::kRandomSamples / 8;
+    for (size_t round = 0; round < rounds; ++round) {
+      const float max = round == 0 ? 1024.0f : (round == 1 ? -1024.0f : max_dist(rng));
+      const float shift = ScaledExpShift(max);
+      for (size_t i = 0; i < N; ++i) {
+        const size_t k = (round * N + i) % 11;
+        x[i] = k == 0 ? max : (k == 1 ? -kInf : (k == 2 ? -FLT_MAX : max - gap(rng)));
+      }
+      const hn::Vec<D> e = ExpScaled(d, hn::LoadU(d, x.data()), hn::Set(d, max - 120.0f), hn::Set(d, shift));
+      hn::StoreU(e, d, y.data());
+      for (size_t i = 0; i < N; ++i) {
+        const long double exact =
+            x[i] == -kInf ? 0.0L : expl(static_cast<long double>(x[i])) * ldexpl(1.0L, static_cast<int>(shift));
+        ASSERT_LE(y[i], 2.8285f) << "max " << max << " x " << x[i];
+        if (x[i] < max - 120.0f) {
+          ASSERT_EQ(simdmax_kernel_test::Bits(y[i]), 0u) << "below the clamp: max " << max << " x " << x[i];
+        } else if (exact < FLT_MIN) {
+          ASSERT_LE(fabsl(static_cast<long double>(y[i]) - exact), ldexpl(1.0L, -149))
+              << "subnormal: max " << max << " x " << x[i] << " got " << y[i];
+        } else {
+          ASSERT_LE(simdmax_test::UlpDistance(y[i], exact), 1u)
+              << "max " << max << " x " << x[i] << " got " << y[i] << " want " << static_cast<double>(exact);
+        }
+      }
+    }
+  }
+};
+
+void TestExpScaled() { hn::ForPartialVectors<TestExpScaledT>()(float()); }
+
 template <SumOrder kOrder>
 struct TestTwoSumT {
   template <class T, class D>
@@ -548,6 +598,7 @@ namespace simdmax {
 HWY_BEFORE_TEST(KernelPrimitives);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpOfPair);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpOfPairScaled);
+HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpScaled);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestTwoSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestCompensatedSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestRowMax);
