@@ -438,6 +438,7 @@ TEST(LongRowExtremes, ExtremeMagnitudesInRecomputedRows) {
 #endif
   const size_t n = simdmax::kSoftmaxRecomputeFrom + 3;
   for (const RowEntryPoint& ep : RowEntryPoints()) {
+    if (ep.op != Op::kSoftmax) continue;  // log-softmax has no recompute form (its finish never calls exp)
     for (auto [high, low] : {std::pair<float, float>{FLT_MAX, -FLT_MAX}, {1.0e30f, -1.0e38f}}) {
       std::vector<float> x(n, low);
       x[n / 2] = high;
