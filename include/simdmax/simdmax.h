@@ -10,7 +10,9 @@
  * - Accuracy is measured against a long-double reference rounded to float (see README.md, "Accuracy"):
  *   softmax and log-softmax are within 2 ULP on every target for rows of up to 4M elements; outputs whose exact
  *   value is below FLT_MIN may be flushed to zero.
- * - Results of a row never depend on the number of threads; they may differ between targets (within the bound).
+ * - Results of a row never depend on the number of threads or on the other rows of the batch; they may differ
+ *   between targets, and for rows near the short-row limit (a few hundred elements, set from the L1 data cache
+ *   size) between CPUs with different L1 sizes (always within the bound).
  * - Thread safety: every function may be called concurrently. Target selection and the thread limit are
  *   process-wide; a call reads them once when it starts, so a change made by another thread takes effect for calls
  *   that start after it and never mixes targets within one call.
