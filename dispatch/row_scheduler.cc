@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace simdmax {
 namespace {
@@ -29,8 +30,13 @@ std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
     // 2^31 - 1 slots segfaults inside TBB; static_cast<int> of 2^32 gives an invalid 0). Found by
     // tests/argument_errors_test.cc (EveryValueIsAccepted).
     const size_t cores = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
-    g_arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
-                                                             : static_cast<int>(std::min(threads, cores)));
+    auto arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
+                                                                : static_cast<int>(std::min(threads, cores)));
+    // Initialised here, before any row is written, rather than lazily by the first execute(): if TBB cannot
+    // allocate the arena the call fails (std::bad_alloc -> SIMDMAX_ERROR_OUT_OF_MEMORY in the C API) with its
+    // outputs untouched, and the previous arena and limit stay as they were.
+    arena->initialize();
+    g_arena = std::move(arena);
     g_arena_threads = threads;
   }
   return g_arena;
