@@ -97,6 +97,24 @@ TEST(Api, UnknownAndUnsupportedTargetsLeaveSelectionUnchanged) {
   EXPECT_EQ(before, simdmax_selected_target());
 }
 
+#ifdef HWY_COMPILE_ONLY_STATIC
+// The single-target build (preset static-target): Highway compiles only the baseline target and every HWY_EXPORT
+// table has one entry. Exactly one target is listed and selectable, and the other names are UNSUPPORTED.
+TEST(Api, SingleTargetBuildListsOnlyTheStaticTarget) {
+  ASSERT_EQ(simdmax_target_count(), 1u);
+  const std::string only = simdmax_target_name(0);
+  EXPECT_EQ(simdmax_target_name(1), nullptr);
+  EXPECT_EQ(simdmax_select_target(only.c_str()), SIMDMAX_OK);
+  EXPECT_EQ(only, simdmax_selected_target());
+  for (const char* name : {"AVX3_DL", "AVX2", "SSE4", "NEON", "SVE", "EMU128", "SCALAR"}) {
+    if (only != name) {
+      EXPECT_EQ(simdmax_select_target(name), SIMDMAX_ERROR_UNSUPPORTED_TARGET) << name;
+    }
+  }
+  EXPECT_EQ(only, simdmax_selected_target());
+}
+#endif
+
 TEST(Api, ZeroSizedIsNoOpEvenWithNull) {
   for (OpFn op : kOps) {
     EXPECT_EQ(op(0, 5, nullptr, 5, nullptr, 5), SIMDMAX_OK);
