@@ -12,6 +12,8 @@
 #include <mutex>
 #include <utility>
 
+#include "dispatch/tbb_fork_join.h"
+
 namespace simdmax {
 namespace {
 
@@ -61,12 +63,10 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   }
   if (rows >= 2 * concurrency || ChunkCount(cols) < 2) {
     const size_t grain = std::max<size_t>(1, kMinElementsPerTask / cols);
-    arena->execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<size_t>(0, rows, grain),
-          [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
-          tbb::auto_partitioner());
-    });
+    ParallelForIn(
+        *arena, tbb::blocked_range<size_t>(0, rows, grain),
+        [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
+        tbb::auto_partitioner());
     return;
   }
   // Few long rows: split each one. Chunks are >= kMinChunkLength elements, several times a task's overhead.
@@ -79,21 +79,23 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     const float* x = batch.x + r * batch.x_stride;
     float* y = batch.y + r * batch.y_stride;
     const auto length = [&](size_t c) { return std::min(chunk, cols - c * chunk); };
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
-        for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]);
-        }
-      });
-    });
+    ParallelForIn(
+        *arena, tbb::blocked_range<size_t>(0, count, 1),
+        [&](const tbb::blocked_range<size_t>& range) {
+          for (size_t c = range.begin(); c < range.end(); ++c) {
+            kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]);
+          }
+        },
+        tbb::auto_partitioner());
     MergeChunks(kernels.log, recompute, states, count, finish);
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
-        for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_finish(x + c * chunk, y + c * chunk, length(c), finish[c]);
-        }
-      });
-    });
+    ParallelForIn(
+        *arena, tbb::blocked_range<size_t>(0, count, 1),
+        [&](const tbb::blocked_range<size_t>& range) {
+          for (size_t c = range.begin(); c < range.end(); ++c) {
+            kernels.chunk_finish(x + c * chunk, y + c * chunk, length(c), finish[c]);
+          }
+        },
+        tbb::auto_partitioner());
   }
 }
 
@@ -104,11 +106,9 @@ void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_
     return;
   }
   const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
-  arena->execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<size_t>(0, n, 1),
-        [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
-  });
+  ParallelForIn(
+      *arena, tbb::blocked_range<size_t>(0, n, 1),
+      [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
 }
 
 }  // namespace simdmax
