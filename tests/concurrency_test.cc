@@ -134,7 +134,9 @@ TEST_F(Concurrency, ManyStdThreads) {
 // releases this token before handing tasks to TBB and every task acquires it first: the same fork annotation as
 // simdmax's own scheduler (dispatch/row_scheduler.cc). Tasks never release it, so they stay unordered among
 // themselves.
+#if defined(__SANITIZE_THREAD__)
 char g_tsan_fork_token;
+#endif
 void ForkToTbb() {
 #if defined(__SANITIZE_THREAD__)
   __tsan_release(&g_tsan_fork_token);
