@@ -1,5 +1,7 @@
 #include "dispatch/attention_scheduler.h"
 
+#include <stdint.h>
+
 #include <algorithm>
 #include <new>
 #include <vector>
@@ -47,6 +49,11 @@ struct SplitKScratch {
   std::vector<double> sum;
 };
 
+size_t CheckedProduct(size_t a, size_t b) {
+  if (b != 0 && a > SIZE_MAX / b) throw std::bad_alloc();
+  return a * b;
+}
+
 SplitKScratch& ThreadScratch() {
   thread_local SplitKScratch scratch;
   return scratch;
@@ -61,18 +68,18 @@ class AttentionRun {
     chunks_ = split ? (desc.n_keys + kAttentionKeyChunk - 1) / kAttentionKeyChunk : 1;
   }
 
-  // Sizes the split-K partials (before anything is written). False when that fails.
-  bool Allocate() {
-    if (chunks_ == 1) return true;
-    const size_t rows = desc_.n_heads * desc_.n_queries;
-    try {
-      scratch_.acc.resize(std::max(scratch_.acc.size(), rows * chunks_ * desc_.head_dim));
-      scratch_.max.resize(std::max(scratch_.max.size(), rows * chunks_));
-      scratch_.sum.resize(std::max(scratch_.sum.size(), rows * chunks_));
-    } catch (const std::bad_alloc&) {
-      return false;
-    }
-    return true;
+  // Sizes the split-K partials, before anything is written. Throws std::bad_alloc when they cannot be allocated
+  // (simdmax_attention_f32 reports SIMDMAX_ERROR_OUT_OF_MEMORY), including sizes past size_t or the vector's
+  // max_size (a valid but enormous decode), which would otherwise wrap or throw std::length_error.
+  void Allocate() {
+    if (chunks_ == 1) return;
+    const size_t rows = desc_.n_heads * desc_.n_queries;  // <= the q span, checked to fit in size_t
+    const size_t partials = CheckedProduct(rows, chunks_);
+    const size_t acc = CheckedProduct(partials, desc_.head_dim);
+    if (acc > scratch_.acc.max_size() || partials > scratch_.sum.max_size()) throw std::bad_alloc();
+    scratch_.acc.resize(std::max(scratch_.acc.size(), acc));
+    scratch_.max.resize(std::max(scratch_.max.size(), partials));
+    scratch_.sum.resize(std::max(scratch_.sum.size(), partials));
   }
 
   void Run() {
@@ -162,12 +169,11 @@ class AttentionRun {
 
 }  // namespace
 
-bool RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
+void RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
                   const float* v, float* out, float* lse) {
   AttentionRun run(kernels, desc, q, k, v, out, lse);
-  if (!run.Allocate()) return false;
+  run.Allocate();
   run.Run();
-  return true;
 }
 
 }  // namespace simdmax

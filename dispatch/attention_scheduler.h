@@ -24,9 +24,10 @@ struct AttentionKernels {
 };
 
 // Computes out (and lse when not NULL) for a validated, non-empty problem (n_heads, n_queries, head_dim >= 1).
-// Returns false, having written nothing, when the split-K partials (n_heads * n_queries * head_dim floats per 1024
-// keys) cannot be allocated.
-bool RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
+// Throws std::bad_alloc, having written nothing, when the split-K partials (n_heads * n_queries * head_dim floats
+// per 1024 keys) cannot be allocated; std::bad_alloc or another exception from TBB may also come from the
+// parallel run itself (the C API turns them into statuses).
+void RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
                   const float* v, float* out, float* lse);
 
 }  // namespace simdmax

@@ -2,6 +2,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <new>
+
 #include "dispatch/argument_checks.h"
 #include "dispatch/attention_scheduler.h"
 #include "dispatch/kernel_table.h"
@@ -13,6 +15,44 @@
 
 namespace simdmax {
 namespace {
+
+// No C++ exception may cross the C API (a C caller cannot catch it; through a C frame it is undefined behaviour,
+// typically std::terminate). Every extern "C" function below runs its body through one of these guards:
+// - std::bad_alloc (split-K scratch, the TBB arena, anything TBB or the standard library allocates) ->
+//   SIMDMAX_ERROR_OUT_OF_MEMORY;
+// - anything else (std::system_error from a mutex or thread, an exception from TBB) -> SIMDMAX_ERROR_INTERNAL:
+//   not an argument problem, and nothing the caller could fix by retrying with other arguments.
+// Allocations are made before anything is written (RunAttention sizes its scratch first, the row scheduler creates
+// and initialises its arena first), so that an OUT_OF_MEMORY call leaves its outputs untouched.
+simdmax_status StatusOfCurrentException() noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return SIMDMAX_ERROR_OUT_OF_MEMORY;
+  } catch (...) {
+    return SIMDMAX_ERROR_INTERNAL;
+  }
+}
+
+template <typename Body>
+simdmax_status GuardStatus(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return StatusOfCurrentException();
+  }
+}
+
+// For the entry points that return a value rather than a status: `fallback` (documented in simdmax.h) if the body
+// throws. None of them allocates today; the guard keeps that true of later changes.
+template <typename T, typename Body>
+T GuardValue(T fallback, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return fallback;
+  }
+}
 
 enum class RowOpKind { kSoftmax, kLogSoftmax };
 
@@ -43,6 +83,7 @@ simdmax_status RunOnlineNormalize(const simdmax_online_state* state, const float
 
 extern "C" {
 
+// simdmax_status_string and simdmax_version only return string literals: nothing in them can throw.
 const char* simdmax_status_string(simdmax_status status) {
   switch (status) {
     case SIMDMAX_OK:
@@ -61,6 +102,10 @@ const char* simdmax_status_string(simdmax_status status) {
       return "target not compiled into this build or not supported by this CPU";
     case SIMDMAX_ERROR_INVALID_ARGUMENT:
       return "invalid argument";
+    case SIMDMAX_ERROR_OUT_OF_MEMORY:
+      return "out of memory";
+    case SIMDMAX_ERROR_INTERNAL:
+      return "internal error: an unexpected exception inside simdmax";
   }
   return "unknown status";
 }
@@ -69,55 +114,71 @@ const char* simdmax_version(void) { return SIMDMAX_VERSION_STRING; }
 
 simdmax_status simdmax_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                    size_t y_stride) {
-  return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, x, x_stride, y, y_stride);
+  return simdmax::GuardStatus(
+      [&] { return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, x, x_stride, y, y_stride); });
 }
 
 simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                        size_t y_stride) {
-  return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, x, x_stride, y, y_stride);
+  return simdmax::GuardStatus(
+      [&] { return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, x, x_stride, y, y_stride); });
 }
 
-size_t simdmax_target_count(void) { return simdmax::TargetCount(); }
+size_t simdmax_target_count(void) {
+  return simdmax::GuardValue<size_t>(0, [] { return simdmax::TargetCount(); });
+}
 
-const char* simdmax_target_name(size_t index) { return simdmax::TargetNameAt(index); }
+const char* simdmax_target_name(size_t index) {
+  return simdmax::GuardValue<const char*>(nullptr, [&] { return simdmax::TargetNameAt(index); });
+}
 
-simdmax_status simdmax_select_target(const char* name) { return simdmax::SelectTarget(name); }
+simdmax_status simdmax_select_target(const char* name) {
+  return simdmax::GuardStatus([&] { return simdmax::SelectTarget(name); });
+}
 
-const char* simdmax_selected_target(void) { return simdmax::SelectedTargetName(); }
+const char* simdmax_selected_target(void) {
+  return simdmax::GuardValue<const char*>("", [] { return simdmax::SelectedTargetName(); });
+}
 
 void simdmax_online_init(simdmax_online_state* state) {
+  // Two stores: nothing can throw.
   if (state == nullptr) return;
   state->max = -INFINITY;
   state->sum = 0.0;
 }
 
 simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n) {
-  if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
-  if (n == 0) return SIMDMAX_OK;
-  if (x == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
-  if (n > SIZE_MAX / sizeof(float) || reinterpret_cast<uintptr_t>(x) > UINTPTR_MAX - n * sizeof(float)) {
-    return SIMDMAX_ERROR_INVALID_SHAPE;
-  }
-  // Into locals, then stored: the state is written once, after the whole block.
-  float max = state->max;
-  double sum = state->sum;
-  simdmax::KernelsFor(simdmax::SelectedTarget()).online_update(&max, &sum, x, n);
-  state->max = max;
-  state->sum = sum;
-  return SIMDMAX_OK;
+  return simdmax::GuardStatus([&] {
+    if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    if (n == 0) return SIMDMAX_OK;
+    if (x == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    if (n > SIZE_MAX / sizeof(float) || reinterpret_cast<uintptr_t>(x) > UINTPTR_MAX - n * sizeof(float)) {
+      return SIMDMAX_ERROR_INVALID_SHAPE;
+    }
+    // Into locals, then stored: the state is written once, after the whole block.
+    float max = state->max;
+    double sum = state->sum;
+    simdmax::KernelsFor(simdmax::SelectedTarget()).online_update(&max, &sum, x, n);
+    state->max = max;
+    state->sum = sum;
+    return SIMDMAX_OK;
+  });
 }
 
 simdmax_status simdmax_online_merge(simdmax_online_state* state, const simdmax_online_state* other) {
-  if (state == nullptr || other == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
-  float max = state->max;
-  double sum = state->sum;
-  simdmax::MergeState(&max, &sum, other->max, other->sum);
-  state->max = max;
-  state->sum = sum;
-  return SIMDMAX_OK;
+  return simdmax::GuardStatus([&] {
+    if (state == nullptr || other == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    float max = state->max;
+    double sum = state->sum;
+    simdmax::MergeState(&max, &sum, other->max, other->sum);
+    state->max = max;
+    state->sum = sum;
+    return SIMDMAX_OK;
+  });
 }
 
 double simdmax_online_log_sum_exp(const simdmax_online_state* state) {
+  // Arithmetic on two fields: nothing can throw.
   if (state == nullptr) return NAN;
   if (isnan(state->max) || isnan(state->sum)) return NAN;
   if (state->max == -INFINITY || state->sum <= 0.0) return -INFINITY;
@@ -126,28 +187,31 @@ double simdmax_online_log_sum_exp(const simdmax_online_state* state) {
 }
 
 simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
-  return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/false);
+  return simdmax::GuardStatus([&] { return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/false); });
 }
 
 simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
-  return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true);
+  return simdmax::GuardStatus([&] { return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true); });
 }
 
 simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
                                      float* out, float* lse) {
-  bool no_op = false;
-  const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
-  if (status != SIMDMAX_OK || no_op) return status;
-  const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
-  if (!simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse)) {
-    return SIMDMAX_ERROR_INVALID_SHAPE;  // the split-K scratch for this shape cannot be allocated
-  }
-  return SIMDMAX_OK;
+  return simdmax::GuardStatus([&] {
+    bool no_op = false;
+    const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
+    if (status != SIMDMAX_OK || no_op) return status;
+    const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
+    // Throws std::bad_alloc (-> OUT_OF_MEMORY) before writing anything when the split-K scratch cannot be had.
+    simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse);
+    return SIMDMAX_OK;
+  });
 }
 
 simdmax_status simdmax_set_max_threads(size_t n) {
-  simdmax::SetMaxThreads(n);
-  return SIMDMAX_OK;
+  return simdmax::GuardStatus([&] {
+    simdmax::SetMaxThreads(n);
+    return SIMDMAX_OK;
+  });
 }
 
 }  // extern "C"

@@ -25,11 +25,18 @@ HWY_EXPORT(AttentionMerge);
 
 namespace {
 
+// Entries of every HWY_EXPORT table: HWY_MAX_DYNAMIC_TARGETS + 2 with dynamic dispatch, but 1 when only one target
+// is compiled (-DHWY_COMPILE_ONLY_STATIC, or an architecture without dispatch), where the table holds just the
+// static target.
+constexpr size_t kSlots = sizeof(HWY_DISPATCH_TABLE(SoftmaxRows)) / sizeof(HWY_DISPATCH_TABLE(SoftmaxRows)[0]);
+
 // Highway's own mapping from a target bit to its slot in the HWY_EXPORT tables (the slot HWY_DYNAMIC_DISPATCH
 // would use if that target were the best one). Computed in this translation unit because it depends on the
 // HWY_TARGETS it was compiled with. Selecting by slot rather than through hwy::SetSupportedTargetsForTest keeps
-// the selection ours (atomic, process-wide) instead of mutating Highway's global state.
+// the selection ours (atomic, process-wide) instead of mutating Highway's global state. A single-entry table has
+// no slot mapping: ChosenTarget would index it as if it were full (the fallback slot), out of bounds.
 size_t DispatchSlot(int64_t target) {
+  if (kSlots == 1) return 0;
   hwy::ChosenTarget chosen;
   chosen.Update(target);
   return chosen.GetIndex();
@@ -53,7 +60,6 @@ KernelTable MakeTable(size_t slot) {
 const KernelTable& KernelsFor(int64_t target) {
   // One table per slot, built once (thread-safe static initialisation).
   static const auto* const tables = [] {
-    constexpr size_t kSlots = HWY_MAX_DYNAMIC_TARGETS + 2;
     auto* built = new KernelTable[kSlots];
     for (size_t slot = 0; slot < kSlots; ++slot) built[slot] = MakeTable(slot);
     return built;

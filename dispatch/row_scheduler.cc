@@ -10,6 +10,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <utility>
+
+#include "dispatch/tbb_fork_join.h"
 
 namespace simdmax {
 namespace {
@@ -29,8 +32,13 @@ std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
     // 2^31 - 1 slots segfaults inside TBB; static_cast<int> of 2^32 gives an invalid 0). Found by
     // tests/argument_errors_test.cc (EveryValueIsAccepted).
     const size_t cores = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
-    g_arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
-                                                             : static_cast<int>(std::min(threads, cores)));
+    auto arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
+                                                                : static_cast<int>(std::min(threads, cores)));
+    // Initialised here, before any row is written, rather than lazily by the first execute(): if TBB cannot
+    // allocate the arena the call fails (std::bad_alloc -> SIMDMAX_ERROR_OUT_OF_MEMORY in the C API) with its
+    // outputs untouched, and the previous arena and limit stay as they were.
+    arena->initialize();
+    g_arena = std::move(arena);
     g_arena_threads = threads;
   }
   return g_arena;
@@ -55,22 +63,21 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   }
   if (rows >= 2 * concurrency || ChunkCount(cols) < 2) {
     const size_t grain = std::max<size_t>(1, kMinElementsPerTask / cols);
-    arena->execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<size_t>(0, rows, grain),
-          [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
-          tbb::auto_partitioner());
-    });
+    ParallelForIn(
+        *arena, tbb::blocked_range<size_t>(0, rows, grain),
+        [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
+        tbb::auto_partitioner());
     return;
   }
   // Few long rows: split each one into its chunks (>= kMinChunkLength elements, several times a task's overhead),
   // run by the same chunk driver as a serial row, with a TBB loop over the chunks.
   const auto parallel_chunks = [&](size_t count, const auto& body) {
-    arena->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
-        for (size_t c = range.begin(); c < range.end(); ++c) body(c);
-      });
-    });
+    ParallelForIn(
+        *arena, tbb::blocked_range<size_t>(0, count, 1),
+        [&](const tbb::blocked_range<size_t>& range) {
+          for (size_t c = range.begin(); c < range.end(); ++c) body(c);
+        },
+        tbb::auto_partitioner());
   };
   for (size_t r = 0; r < rows; ++r) {
     RunChunkedRow(kernels.log, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, cols, parallel_chunks,
@@ -85,11 +92,9 @@ void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_
     return;
   }
   const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
-  arena->execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<size_t>(0, n, 1),
-        [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
-  });
+  ParallelForIn(
+      *arena, tbb::blocked_range<size_t>(0, n, 1),
+      [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
 }
 
 }  // namespace simdmax

@@ -5,29 +5,31 @@
 #include <strings.h>
 
 #include <atomic>
-#include <vector>
 
 #include "hwy/targets.h"
 
 namespace simdmax {
 namespace {
 
-// Every target name Highway 1.0.3 can build for on this architecture, compiled in or not, so that a name that
-// exists but is unavailable here is UNSUPPORTED rather than UNKNOWN.
-#if HWY_ARCH_X86
-constexpr int64_t kKnownTargets[] = {HWY_AVX3_DL, HWY_AVX3, HWY_AVX2, HWY_SSE4, HWY_SSSE3, HWY_SCALAR, HWY_EMU128};
-#elif HWY_ARCH_ARM
-constexpr int64_t kKnownTargets[] = {HWY_SVE2_128, HWY_SVE_256, HWY_SVE2, HWY_SVE, HWY_NEON, HWY_SCALAR, HWY_EMU128};
-#else
-constexpr int64_t kKnownTargets[] = {HWY_SCALAR, HWY_EMU128};
-#endif
+// Every target name Highway 1.0.3 defines, on any architecture (hwy::TargetName only names the current
+// architecture's targets and returns "Unknown" for the others, so the list is spelt out here). A name in this list
+// that is not available here is UNSUPPORTED (known, missing capability: "NEON" on x86, "AVX2" on Arm); any other
+// name is UNKNOWN (a typo), so that a program trying targets from a list can tell the two apart.
+// x86; Arm; POWER, WebAssembly, RISC-V; portable.
+constexpr const char* kHighwayTargetNames[] = {"AVX3_DL",     "AVX3", "AVX2",   "SSE4",  "SSSE3", "SVE2_128",
+                                               "SVE_256",     "SVE2", "SVE",    "NEON",  "PPC8",  "WASM",
+                                               "WASM_EMU256", "RVV",  "EMU128", "SCALAR"};
 
 struct TargetList {
-  std::vector<int64_t> targets;  // best first
+  // Best first: Highway's lower bits are the better targets. A fixed array rather than
+  // hwy::SupportedAndGeneratedTargets()'s vector, so that enumerating and selecting targets never allocates (and
+  // so never throws). HWY_TARGETS is this translation unit's: the targets kernel_table.cc compiles.
+  int64_t targets[64];
+  size_t count = 0;
   TargetList() {
-    // SupportedAndGeneratedTargets: SupportedTargets() alone also lists targets that were never compiled.
-    targets = hwy::SupportedAndGeneratedTargets();
-    // Highway lists lowest bit first, and lower bits are the better targets.
+    for (int64_t bits = hwy::SupportedTargets() & HWY_TARGETS; bits != 0; bits &= bits - 1) {
+      targets[count++] = bits & -bits;
+    }
   }
 };
 
@@ -41,14 +43,14 @@ std::atomic<size_t> g_selected{0};
 
 simdmax_status FindTarget(const char* name, size_t* index) {
   const TargetList& list = List();
-  for (size_t i = 0; i < list.targets.size(); ++i) {
+  for (size_t i = 0; i < list.count; ++i) {
     if (strcasecmp(name, hwy::TargetName(list.targets[i])) == 0) {
       *index = i;
       return SIMDMAX_OK;
     }
   }
-  for (int64_t known : kKnownTargets) {
-    if (strcasecmp(name, hwy::TargetName(known)) == 0) return SIMDMAX_ERROR_UNSUPPORTED_TARGET;
+  for (const char* known : kHighwayTargetNames) {
+    if (strcasecmp(name, known) == 0) return SIMDMAX_ERROR_UNSUPPORTED_TARGET;
   }
   return SIMDMAX_ERROR_UNKNOWN_TARGET;
 }
@@ -72,7 +74,7 @@ void ApplyEnvironmentOnce() {
 
 }  // namespace
 
-size_t TargetCount() { return List().targets.size(); }
+size_t TargetCount() { return List().count; }
 
 int64_t TargetAt(size_t index) { return List().targets[index]; }
 

@@ -5,8 +5,10 @@
 #   scripts/test.sh --cross    also the AArch64 cross build (preset aarch64), its suite run under qemu-user once per
 #                              emulated CPU (NEON, SVE 128..2048 bits, SVE2); installs the cross set (--cross of
 #                              scripts/install_deps.sh: needs root or prints the command)
-#   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests, and a bounded
-#                              libFuzzer run of each harness (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS each, default 60)
+#   scripts/test.sh --ci       everything CI runs: the above, plus the ASan+UBSan build and its tests, a bounded
+#                              libFuzzer run of each harness (scripts/fuzz.sh, SIMDMAX_FUZZ_SECONDS each, default 60),
+#                              the single-target build (preset static-target) and its tests, and the ThreadSanitizer
+#                              build (preset tsan) with its concurrency and allocation-failure tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +47,8 @@ step release run_preset release
 if [ "$ci" -eq 1 ]; then
   step asan run_preset asan
   step fuzz scripts/fuzz.sh "${SIMDMAX_FUZZ_SECONDS:-60}"
+  step static-target run_preset static-target
+  step tsan run_preset tsan
 fi
 if [ "$cross" -eq 1 ]; then
   cross_start=$(date +%s)

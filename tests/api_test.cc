@@ -22,13 +22,14 @@ constexpr float kSentinel = 777.0f;
 
 TEST(Api, VersionAndStatusStrings) {
   EXPECT_STREQ(simdmax_version(), SIMDMAX_TEST_EXPECTED_VERSION);
-  for (int s = SIMDMAX_OK; s <= SIMDMAX_ERROR_INVALID_ARGUMENT; ++s) {
+  for (int s = SIMDMAX_OK; s <= SIMDMAX_ERROR_INTERNAL; ++s) {
     const char* message = simdmax_status_string(static_cast<simdmax_status>(s));
     ASSERT_NE(message, nullptr);
     EXPECT_GT(std::strlen(message), 1u);
     EXPECT_STRNE(message, "unknown status") << s;
   }
   EXPECT_STREQ(simdmax_status_string(static_cast<simdmax_status>(99)), "unknown status");
+  EXPECT_STREQ(simdmax_status_string(SIMDMAX_ERROR_OUT_OF_MEMORY), "out of memory");
 }
 
 TEST(Api, TargetListIsBestFirstAndSelectable) {
@@ -80,16 +81,39 @@ TEST(Api, UnknownAndUnsupportedTargetsLeaveSelectionUnchanged) {
   EXPECT_EQ(simdmax_select_target("AVX9000"), SIMDMAX_ERROR_UNKNOWN_TARGET);
   EXPECT_EQ(before, simdmax_selected_target());
 #if defined(__x86_64__) || defined(__i386__)
-  EXPECT_EQ(simdmax_select_target("NEON"), SIMDMAX_ERROR_UNKNOWN_TARGET);  // not a name on this architecture
+  // Known to Highway, on another architecture: a missing capability, not a typo.
+  EXPECT_EQ(simdmax_select_target("NEON"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
+  EXPECT_EQ(simdmax_select_target("SVE2_128"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
   // EMU128 is known to Highway on x86 but not compiled with GCC < 12.3 (SCALAR is the fallback there).
   bool emu128_listed = false;
   for (size_t i = 0; i < simdmax_target_count(); ++i) emu128_listed |= std::string(simdmax_target_name(i)) == "EMU128";
-  if (!emu128_listed) EXPECT_EQ(simdmax_select_target("EMU128"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
+  if (!emu128_listed) {
+    EXPECT_EQ(simdmax_select_target("EMU128"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
+  }
 #else
-  EXPECT_EQ(simdmax_select_target("AVX2"), SIMDMAX_ERROR_UNKNOWN_TARGET);
+  EXPECT_EQ(simdmax_select_target("AVX2"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);  // known, on another architecture
+  EXPECT_EQ(simdmax_select_target("AVX3_DL"), SIMDMAX_ERROR_UNSUPPORTED_TARGET);
 #endif
   EXPECT_EQ(before, simdmax_selected_target());
 }
+
+#ifdef HWY_COMPILE_ONLY_STATIC
+// The single-target build (preset static-target): Highway compiles only the baseline target and every HWY_EXPORT
+// table has one entry. Exactly one target is listed and selectable, and the other names are UNSUPPORTED.
+TEST(Api, SingleTargetBuildListsOnlyTheStaticTarget) {
+  ASSERT_EQ(simdmax_target_count(), 1u);
+  const std::string only = simdmax_target_name(0);
+  EXPECT_EQ(simdmax_target_name(1), nullptr);
+  EXPECT_EQ(simdmax_select_target(only.c_str()), SIMDMAX_OK);
+  EXPECT_EQ(only, simdmax_selected_target());
+  for (const char* name : {"AVX3_DL", "AVX2", "SSE4", "NEON", "SVE", "EMU128", "SCALAR"}) {
+    if (only != name) {
+      EXPECT_EQ(simdmax_select_target(name), SIMDMAX_ERROR_UNSUPPORTED_TARGET) << name;
+    }
+  }
+  EXPECT_EQ(only, simdmax_selected_target());
+}
+#endif
 
 TEST(Api, ZeroSizedIsNoOpEvenWithNull) {
   for (OpFn op : kOps) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -173,25 +174,31 @@ TEST(ArgumentErrorsCpp, StatusesAndUntouchedOutput) {
 TEST(ArgumentErrorsTargets, UnknownAndUnsupportedNames) {
   ASSERT_EQ(simdmax_select_target(simdmax_target_name(simdmax_target_count() - 1)), SIMDMAX_OK);
   const std::string before = simdmax_selected_target();
-  for (const char* name : {"AVX9000", "avx2 ", " AVX2", "AVX", "scalar\n", "SSE", "NEON2"}) {
+  // Typos, padding, and "Unknown" (what hwy::TargetName returns for a target bit it has no name for).
+  for (const char* name : {"AVX9000", "avx2 ", " AVX2", "AVX", "scalar\n", "SSE", "NEON2", "SVE3", "Unknown"}) {
     EXPECT_EQ(simdmax_select_target(name), SIMDMAX_ERROR_UNKNOWN_TARGET) << "'" << name << "'";
     EXPECT_EQ(before, simdmax_selected_target()) << name;
   }
   std::vector<std::string> listed;
   for (size_t i = 0; i < simdmax_target_count(); ++i) listed.emplace_back(simdmax_target_name(i));
-#if defined(__x86_64__) || defined(__i386__)
-  const char* known[] = {"AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR", "EMU128"};
-#elif defined(__aarch64__) || defined(__arm__)
-  const char* known[] = {"SVE2_128", "SVE_256", "SVE2", "SVE", "NEON", "SCALAR", "EMU128"};
-#else
-  const char* known[] = {"SCALAR", "EMU128"};
-#endif
+  // Every name Highway 1.0.3 defines (hwy/targets.h, TargetName, all architectures): a known name that is not
+  // listed here, including another architecture's ("NEON" on x86, "AVX2" on Arm), is UNSUPPORTED, never UNKNOWN.
+  const char* known[] = {"AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3",       "SVE2_128", "SVE_256", "SVE2",
+                         "SVE",     "NEON", "PPC8", "WASM", "WASM_EMU256", "RVV",      "EMU128",  "SCALAR"};
+  size_t unsupported = 0;
   for (const char* name : known) {
     const bool is_listed = std::find(listed.begin(), listed.end(), name) != listed.end();
     if (is_listed) continue;
+    ++unsupported;
     EXPECT_EQ(simdmax_select_target(name), SIMDMAX_ERROR_UNSUPPORTED_TARGET) << name;
+    // Case-insensitive like the listed names.
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(simdmax_select_target(lower.c_str()), SIMDMAX_ERROR_UNSUPPORTED_TARGET) << lower;
     EXPECT_EQ(before, simdmax_selected_target()) << name;
   }
+  // At least the other architectures' names (PPC8, WASM, RVV, and x86 or Arm) are never available.
+  EXPECT_GE(unsupported, 5u);
   EXPECT_NE(std::string(simdmax_status_string(SIMDMAX_ERROR_UNKNOWN_TARGET)).find("unknown target"), std::string::npos);
   simdmax_select_target(nullptr);
 }

@@ -180,7 +180,9 @@ Errors Check(const Shape& s, Data data, bool strided, uint64_t seed) {
     }
   }
   for (size_t at = 0; at < out_size; ++at) {
-    if (!written[at]) EXPECT_EQ(out[at], kSentinel) << what << ": padding written at " << at;
+    if (!written[at]) {
+      EXPECT_EQ(out[at], kSentinel) << what << ": padding written at " << at;
+    }
   }
   EXPECT_LE(e.lse, kAttentionLseRelTol) << what;
   return e;

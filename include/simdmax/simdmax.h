@@ -7,6 +7,12 @@
  * - Matrices are row-major; strides are in elements (floats), not bytes.
  * - Every function validates its arguments before touching memory. On any error it returns a status other than
  *   SIMDMAX_OK and leaves every output byte untouched.
+ * - No C++ exception ever leaves a function of this header. An allocation failure gives SIMDMAX_ERROR_OUT_OF_MEMORY
+ *   (the memory simdmax allocates itself, the attention scratch and the thread arena, is allocated before any
+ *   output is written, so outputs are then untouched; should TBB fail to allocate in the middle of a parallel run,
+ *   the status is the same but outputs may be partly written). Any other exception (none is expected) gives
+ *   SIMDMAX_ERROR_INTERNAL, outputs unspecified. Functions that return a value rather than a status never throw
+ *   (they do not allocate); their documented fallback is returned should one ever fail.
  * - Accuracy is measured against a long-double reference rounded to float (see README.md, "Accuracy"):
  *   softmax and log-softmax are within 2 ULP on every target for rows of up to 4M elements; outputs whose exact
  *   value is below FLT_MIN may be flushed to zero.
@@ -36,7 +42,9 @@ typedef enum simdmax_status {
   SIMDMAX_ERROR_OVERLAP = 4,            /* x and y overlap other than exactly in place */
   SIMDMAX_ERROR_UNKNOWN_TARGET = 5,     /* a target name this build does not know */
   SIMDMAX_ERROR_UNSUPPORTED_TARGET = 6, /* known, but not compiled in or not supported by this CPU */
-  SIMDMAX_ERROR_INVALID_ARGUMENT = 7
+  SIMDMAX_ERROR_INVALID_ARGUMENT = 7,
+  SIMDMAX_ERROR_OUT_OF_MEMORY = 8, /* an allocation failed (std::bad_alloc inside simdmax or TBB) */
+  SIMDMAX_ERROR_INTERNAL = 9       /* any other C++ exception inside simdmax (a bug, or a failed mutex or thread) */
 } simdmax_status;
 
 /* A static, human-readable message for a status; "unknown status" for values outside the enum. Never NULL. */
@@ -166,8 +174,8 @@ typedef struct simdmax_attention_desc {
  * Errors (nothing is written on error): NULL_POINTER (desc; q or out; k or v with n_keys > 0),
  *   INVALID_ARGUMENT (n_kv_heads == 0, n_heads not a multiple of n_kv_heads, head_dim == 0, scale not finite),
  *   INVALID_STRIDE (a row stride < head_dim where there is more than one row, a head stride < head_dim where there
- *   is more than one head), INVALID_SHAPE (a span overflows size_t bytes or the address space, or the split-decode
- *   scratch above cannot be allocated), OVERLAP.
+ *   is more than one head), INVALID_SHAPE (a span overflows size_t bytes or the address space), OVERLAP,
+ *   OUT_OF_MEMORY (the split-decode scratch above cannot be allocated).
  * Special values: q, k and v are expected finite; a NaN or inf in them gives unspecified (typically NaN) rows.
  * Accuracy (README.md, "Online softmax and attention"), against a long-double evaluation of the naive formula on
  *   every target: |out - exact| <= 3e-6 * max_j |v[j][d]| per element (max over the visible keys; measured worst
@@ -186,12 +194,15 @@ SIMDMAX_API simdmax_status simdmax_attention_f32(const simdmax_attention_desc* d
  * The environment variable SIMDMAX_TARGET selects a target at start-up the same way (an unknown or unsupported
  * name there is reported once on stderr and ignored). */
 SIMDMAX_API size_t simdmax_target_count(void);
-/* NULL when index >= simdmax_target_count(). The string is static. */
+/* NULL when index >= simdmax_target_count(). The string is static. (Fallbacks, see above: count 0, name NULL.) */
 SIMDMAX_API const char* simdmax_target_name(size_t index);
-/* UNKNOWN_TARGET for a name no build of Highway knows on this architecture, UNSUPPORTED_TARGET for a known name
- * not in the list above. On error the selection is unchanged. */
+/* UNKNOWN_TARGET for a name Highway does not define on any architecture (a typo: "AVX9000", "avx2 ");
+ * UNSUPPORTED_TARGET for a name Highway defines (the names above, and "PPC8", "WASM", "WASM_EMU256", "RVV") that is
+ * not in the list above: not compiled in, not supported by this CPU, or another architecture's ("NEON" on x86,
+ * "AVX2" on Arm). A program that tries names from a list can so tell a typo from a missing capability.
+ * On error the selection is unchanged. */
 SIMDMAX_API simdmax_status simdmax_select_target(const char* name);
-/* The name of the target the next call will use. */
+/* The name of the target the next call will use (static; "" is the fallback, see above). */
 SIMDMAX_API const char* simdmax_selected_target(void);
 
 /* Threads used for batches: 0 = TBB's default (all cores). Results are identical for every thread count.

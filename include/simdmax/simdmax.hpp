@@ -22,6 +22,8 @@ enum class Status {
   kUnknownTarget = SIMDMAX_ERROR_UNKNOWN_TARGET,
   kUnsupportedTarget = SIMDMAX_ERROR_UNSUPPORTED_TARGET,
   kInvalidArgument = SIMDMAX_ERROR_INVALID_ARGUMENT,
+  kOutOfMemory = SIMDMAX_ERROR_OUT_OF_MEMORY,
+  kInternal = SIMDMAX_ERROR_INTERNAL,
 };
 
 inline const char* ToString(Status status) { return simdmax_status_string(static_cast<simdmax_status>(status)); }
