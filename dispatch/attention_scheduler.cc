@@ -6,7 +6,7 @@
 #include <new>
 #include <vector>
 
-#include "dispatch/row_scheduler.h"
+#include "dispatch/thread_pool.h"
 
 namespace simdmax {
 namespace {

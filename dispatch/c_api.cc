@@ -9,6 +9,7 @@
 #include "dispatch/kernel_table.h"
 #include "dispatch/machine_info.h"
 #include "dispatch/row_scheduler.h"
+#include "dispatch/thread_pool.h"
 #include "dispatch/targets.h"
 #include "kernels/online_state.h"
 #include "simdmax/simdmax.h"

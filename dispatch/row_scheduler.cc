@@ -13,43 +13,12 @@
 #include <utility>
 
 #include "dispatch/tbb_fork_join.h"
+#include "dispatch/thread_pool.h"
 
 namespace simdmax {
-namespace {
-
-std::atomic<size_t> g_max_threads{0};
-
-// The arena honouring g_max_threads; replaced (not mutated) when the limit changes, so a call that holds a
-// reference keeps a valid arena while another thread changes the limit.
-std::mutex g_arena_mutex;
-std::shared_ptr<tbb::task_arena> g_arena;
-size_t g_arena_threads = 0;
-
-std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
-  std::lock_guard<std::mutex> lock(g_arena_mutex);
-  if (!g_arena || g_arena_threads != threads) {
-    // Clamped to the cores TBB would use: a larger arena only adds idle slots, and huge limits crashed (an arena of
-    // 2^31 - 1 slots segfaults inside TBB; static_cast<int> of 2^32 gives an invalid 0). Found by
-    // tests/argument_errors_test.cc (EveryValueIsAccepted).
-    const size_t cores = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
-    auto arena = std::make_shared<tbb::task_arena>(threads == 0 ? tbb::task_arena::automatic
-                                                                : static_cast<int>(std::min(threads, cores)));
-    // Initialised here, before any row is written, rather than lazily by the first execute(): if TBB cannot
-    // allocate the arena the call fails (std::bad_alloc -> SIMDMAX_ERROR_OUT_OF_MEMORY in the C API) with its
-    // outputs untouched, and the previous arena and limit stay as they were.
-    arena->initialize();
-    g_arena = std::move(arena);
-    g_arena_threads = threads;
-  }
-  return g_arena;
-}
-
-}  // namespace
-
-void SetMaxThreads(size_t n) { g_max_threads.store(n); }
 
 void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
-  const size_t threads = g_max_threads.load(std::memory_order_relaxed);
+  const size_t threads = MaxThreads();
   const size_t cols = batch.cols;
   if (threads == 1 || rows * cols < kMinElementsPerTask) {
     kernels.rows(batch, 0, rows);
@@ -83,18 +52,6 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     RunChunkedRow(kernels.log, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, cols, parallel_chunks,
                   kernels.chunk_pass, kernels.chunk_finish);
   }
-}
-
-void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_t)>& body) {
-  const size_t threads = g_max_threads.load(std::memory_order_relaxed);
-  if (!parallel || threads == 1 || n < 2) {
-    body(0, n);
-    return;
-  }
-  const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
-  ParallelForIn(
-      *arena, tbb::blocked_range<size_t>(0, n, 1),
-      [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
 }
 
 }  // namespace simdmax

@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-#include <functional>
-
 #include "kernels/row_batch.h"
 
 namespace simdmax {
@@ -24,15 +22,6 @@ inline constexpr size_t kMinElementsPerTask = 64 * 1024;
 // every thread count. No heap allocation per call: chunk states live on the stack (kMaxChunksPerRow of them,
 // ~20 KiB); the TBB arena is created once per thread-limit setting.
 void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows);
-
-// Calls body(begin, end) over disjoint ranges covering [0, n), in the same arena as RunRows (so
-// simdmax_set_max_threads applies), one index per task at most; serially on the calling thread when `parallel` is
-// false, the thread limit is 1 or n < 2. For coarse tasks (attention tiles) whose results must not depend on how
-// they are grouped: callers make each index's result independent of the others.
-void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_t)>& body);
-
-// 0 = TBB's default (all cores).
-void SetMaxThreads(size_t n);
 
 }  // namespace simdmax
 
