@@ -66,17 +66,21 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   // Few long rows: split each one. Chunks are >= kMinChunkLength elements, several times a task's overhead.
   const size_t chunk = ChunkLength(cols);
   const size_t count = ChunkCount(cols);
-  const bool recompute = !kernels.log && SoftmaxRecomputes(cols);
+  const bool f32_output = batch.y_type == ElementType::kF32;
+  const bool recompute = !kernels.log && SoftmaxRecomputes(cols, f32_output);
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finish[kMaxChunksPerRow];
   for (size_t r = 0; r < rows; ++r) {
-    const float* x = batch.x + r * batch.x_stride;
-    float* y = batch.y + r * batch.y_stride;
+    const void* x = AdvanceElements(batch.x, r * batch.x_stride, batch.x_type);
+    void* y = AdvanceElements(batch.y, r * batch.y_stride, batch.y_type);
     const auto length = [&](size_t c) { return std::min(chunk, cols - c * chunk); };
+    // The first pass stores e only into an f32 output (recompute is set otherwise).
+    float* const stored = f32_output ? static_cast<float*>(y) : nullptr;
     arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
         for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]);
+          kernels.chunk_pass(AdvanceElements(x, c * chunk, batch.x_type),
+                             stored == nullptr ? nullptr : stored + c * chunk, length(c), !recompute, &states[c]);
         }
       });
     });
@@ -84,7 +88,8 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     arena->execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 1), [&](const tbb::blocked_range<size_t>& range) {
         for (size_t c = range.begin(); c < range.end(); ++c) {
-          kernels.chunk_finish(x + c * chunk, y + c * chunk, length(c), finish[c]);
+          kernels.chunk_finish(AdvanceElements(x, c * chunk, batch.x_type), AdvanceElements(y, c * chunk, batch.y_type),
+                               length(c), finish[c]);
         }
       });
     });

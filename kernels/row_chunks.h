@@ -49,6 +49,10 @@ inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLeng
 #endif
 inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
 inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
+// With the output type: half-precision outputs (f32_output false) always recompute, at every length. The three-pass
+// form stores e in y, and a half-precision y would round e and then round the rescaled product again (~1.5 ULP of
+// the output type); the recompute finish rounds to the output type once (kernels/softmax-inl.h).
+inline bool SoftmaxRecomputes(size_t n, bool f32_output) { return !f32_output || SoftmaxRecomputes(n); }
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.
