@@ -1,6 +1,5 @@
 #include "tests/dtype.h"
 
-#include <cfenv>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -33,11 +32,9 @@ uint16_t RoundToBits16(const Format& f, long double v) {
   std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1): the leading bit has weight 2^(e - 1)
   int exponent = e - 1;
   if (exponent < f.emin) exponent = f.emin;  // subnormal range: fixed quantum 2^(emin - fraction_bits)
-  // The significand as an integer: exact (a power-of-two scaling of a long double), then rounded to nearest even.
-  const int old_mode = std::fegetround();
-  std::fesetround(FE_TONEAREST);
+  // The significand as an integer: exact (a power-of-two scaling of a long double), then rounded to nearest even
+  // (nearbyint in the default rounding mode, which the tests never change).
   long double significand = std::nearbyint(std::ldexp(a, fraction_bits - exponent));
-  std::fesetround(old_mode);
   if (significand >= std::ldexp(1.0L, f.precision)) {  // rounded up to the next binade
     significand /= 2;
     ++exponent;
@@ -68,7 +65,56 @@ int64_t Ordered16(uint16_t bits) {
   return (bits & 0x8000u) ? -static_cast<int64_t>(bits & 0x7FFFu) : static_cast<int64_t>(bits);
 }
 
+// The host compiler's binary16 type (AArch64 g++ has __fp16 but no _Float16 in C++; x86-64 g++ 12 has _Float16).
+#if defined(__aarch64__)
+#define SIMDMAX_TEST_HOST_HALF 1
+using HostHalf = __fp16;
+#elif defined(__FLT16_MAX__)
+#define SIMDMAX_TEST_HOST_HALF 1
+using HostHalf = _Float16;
+#else
+#define SIMDMAX_TEST_HOST_HALF 0
+#endif
+
+// Fast float <-> f16/bf16 for preparing typed test data (TypedBuffer, Quantize), where millions of elements are
+// converted per test: the compiler's binary16 conversion (nearest even, IEEE) and bf16 by integer rounding. They
+// decide which inputs the library sees (the reference is computed on the same values), not what it must output:
+// expectations always go through RoundToBits above.
+uint16_t FastRound(simdmax_dtype type, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  if (type == SIMDMAX_BF16) {
+    if (std::isnan(v)) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+    return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+  }
+#if SIMDMAX_TEST_HOST_HALF
+  const HostHalf h = static_cast<HostHalf>(v);
+  uint16_t out;
+  std::memcpy(&out, &h, 2);
+  return out;
+#else
+  return RoundToF16Bits(v);
+#endif
+}
+float FastValue(simdmax_dtype type, uint16_t bits16) {
+  if (type == SIMDMAX_BF16) {
+    const uint32_t bits = static_cast<uint32_t>(bits16) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+#if SIMDMAX_TEST_HOST_HALF
+  HostHalf h;
+  std::memcpy(&h, &bits16, 2);
+  return static_cast<float>(h);
+#else
+  return static_cast<float>(F16BitsValue(bits16));
+#endif
+}
+
 }  // namespace
+
+float Quantize(simdmax_dtype type, float v) { return type == SIMDMAX_F32 ? v : FastValue(type, FastRound(type, v)); }
 
 const char* DtypeName(simdmax_dtype type) {
   switch (type) {
@@ -144,14 +190,13 @@ bool CorrectlyRounded(simdmax_dtype type, float actual, long double reference) {
 
 TypedBuffer::TypedBuffer(simdmax_dtype type, const float* values, size_t n)
     : type_(type), bytes_(n * simdmax_dtype_size(type)) {
+  if (type == SIMDMAX_F32) {
+    if (n != 0) std::memcpy(bytes_.data(), values, 4 * n);
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t bits = RoundToBits(type, values[i]);
-    if (type == SIMDMAX_F32) {
-      std::memcpy(&bytes_[4 * i], &bits, 4);
-    } else {
-      const uint16_t half = static_cast<uint16_t>(bits);
-      std::memcpy(&bytes_[2 * i], &half, 2);
-    }
+    const uint16_t half = FastRound(type, values[i]);
+    std::memcpy(&bytes_[2 * i], &half, 2);
   }
 }
 
@@ -163,7 +208,7 @@ float TypedBuffer::Get(size_t i) const {
   }
   uint16_t half;
   std::memcpy(&half, &bytes_[2 * i], 2);
-  return BitsValue(type_, half);
+  return FastValue(type_, half);
 }
 
 bool TypedBuffer::SameElement(const TypedBuffer& other, size_t i) const {

@@ -30,8 +30,8 @@ long double BF16BitsValue(uint16_t bits);
 // f16/bf16 value is a float).
 uint32_t RoundToBits(simdmax_dtype type, long double v);
 float BitsValue(simdmax_dtype type, uint32_t bits);
-// v rounded to the type, as a float: how an input of that type represents v.
-inline float Quantize(simdmax_dtype type, float v) { return BitsValue(type, RoundToBits(type, v)); }
+// v rounded to the type (nearest even), as a float: how an input of that type represents v; what TypedBuffer stores.
+float Quantize(simdmax_dtype type, float v);
 
 // ULP distance in `type` between an output (a value of that type, given as a float) and the reference rounded to
 // that type: representable values between them (+0 == -0); 0 when both NaN or the same infinity; UINT64_MAX when
