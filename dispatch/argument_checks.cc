@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <initializer_list>
 
@@ -10,12 +11,12 @@ namespace {
 
 // Bytes spanned by a rows x cols matrix with the given stride, or false if that overflows size_t or the
 // address space starting at p.
-bool SpanBytes(const float* p, size_t rows, size_t cols, size_t stride, uintptr_t* bytes) {
+bool SpanBytes(const void* p, size_t rows, size_t cols, size_t stride, size_t element_size, uintptr_t* bytes) {
   size_t elements = 0;
   if (__builtin_mul_overflow(rows - 1, stride, &elements)) return false;
   if (__builtin_add_overflow(elements, cols, &elements)) return false;
   size_t span = 0;
-  if (__builtin_mul_overflow(elements, sizeof(float), &span)) return false;
+  if (__builtin_mul_overflow(elements, element_size, &span)) return false;
   uintptr_t end = 0;
   if (__builtin_add_overflow(reinterpret_cast<uintptr_t>(p), span, &end)) return false;
   *bytes = span;
@@ -27,9 +28,10 @@ bool SpanBytes(const float* p, size_t rows, size_t cols, size_t stride, uintptr_
 // (S = stride bytes), a row pair at index distance k intersects iff |d - k * S| < row_bytes, and since
 // row_bytes <= S only k0 and k0 + 1 can. So rows interleaved in one buffer (x in the first half of each stride, y
 // in the second) are accepted. Call only when the spans intersect (then k0 < rows) and d != 0.
-bool EqualStrideRowsIntersect(uintptr_t x, uintptr_t y, size_t rows, size_t cols, size_t stride) {
+// (Same element type, so row_bytes and stride_bytes are the same for both matrices.)
+bool EqualStrideRowsIntersect(uintptr_t x, uintptr_t y, size_t rows, size_t cols, size_t stride, size_t element_size) {
   const uintptr_t d = x > y ? x - y : y - x;
-  const uintptr_t row_bytes = cols * sizeof(float), stride_bytes = stride * sizeof(float);  // no overflow: checked
+  const uintptr_t row_bytes = cols * element_size, stride_bytes = stride * element_size;  // no overflow: checked
   const uintptr_t k0 = d / stride_bytes, rem = d % stride_bytes;
   if (k0 <= rows - 1 && rem < row_bytes) return true;
   if (k0 + 1 <= rows - 1 && stride_bytes - rem < row_bytes) return true;
@@ -58,22 +60,36 @@ bool TensorSpan(const float* p, size_t heads, size_t head_stride, size_t rows, s
 
 }  // namespace
 
-simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
-                             size_t y_stride) {
+bool ToElementType(simdmax_dtype type, ElementType* element_type) {
+  // As an int: a C caller may pass any value, which a C++ enum need not be able to hold.
+  static_assert(sizeof(simdmax_dtype) == sizeof(int), "simdmax_dtype is an int-sized enum");
+  int value = 0;
+  memcpy(&value, &type, sizeof(value));
+  if (value < 0 || value >= static_cast<int>(kElementTypeCount)) return false;
+  *element_type = static_cast<ElementType>(value);
+  return true;
+}
+
+simdmax_status CheckRowsArgs(size_t rows, size_t cols, const void* x, size_t x_stride, ElementType x_type,
+                             const void* y, size_t y_stride, ElementType y_type) {
   if (x == nullptr || y == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
   if (x_stride < cols || y_stride < cols) return SIMDMAX_ERROR_INVALID_STRIDE;
+  const size_t x_size = ElementSize(x_type), y_size = ElementSize(y_type);
   uintptr_t x_bytes = 0, y_bytes = 0;
-  if (!SpanBytes(x, rows, cols, x_stride, &x_bytes) || !SpanBytes(y, rows, cols, y_stride, &y_bytes)) {
+  if (!SpanBytes(x, rows, cols, x_stride, x_size, &x_bytes) || !SpanBytes(y, rows, cols, y_stride, y_size, &y_bytes)) {
     return SIMDMAX_ERROR_INVALID_SHAPE;
   }
   const uintptr_t x_begin = reinterpret_cast<uintptr_t>(x);
   const uintptr_t y_begin = reinterpret_cast<uintptr_t>(y);
-  const bool in_place = (x_begin == y_begin && x_stride == y_stride);
+  const bool same_layout = x_type == y_type && x_stride == y_stride;
+  const bool in_place = x_begin == y_begin && same_layout;
   const bool disjoint = (x_begin + x_bytes <= y_begin) || (y_begin + y_bytes <= x_begin);
   if (in_place || disjoint) return SIMDMAX_OK;
-  // Spans intersect. Unequal strides: rejected (conservative: the rows themselves may still be disjoint).
-  // Equal strides: exact, rows interleaved without sharing a byte are fine.
-  if (x_stride != y_stride || EqualStrideRowsIntersect(x_begin, y_begin, rows, cols, x_stride)) {
+  // Spans intersect. Different types or strides: rejected (conservative: the rows themselves may still be
+  // disjoint; the same pointer with another type is never in place, as the kernels would read elements they had
+  // already overwritten with elements of another size). Same type and stride: exact, rows interleaved without
+  // sharing a byte are fine.
+  if (!same_layout || EqualStrideRowsIntersect(x_begin, y_begin, rows, cols, x_stride, x_size)) {
     return SIMDMAX_ERROR_OVERLAP;
   }
   return SIMDMAX_OK;

@@ -5,17 +5,23 @@
 
 #include <stddef.h>
 
+#include "kernels/element_type.h"
 #include "simdmax/simdmax.h"
 
 namespace simdmax {
 
+// The element type of a public simdmax_dtype value: false for a value outside the enum (the caller returns
+// INVALID_ARGUMENT). Reads the value as an int, so any bit pattern a C caller passes is well defined here.
+bool ToElementType(simdmax_dtype type, ElementType* element_type);
+
 // Checks a rows x cols matrix pair for the row-wise ops, in this order: NULL_POINTER, INVALID_STRIDE,
-// INVALID_SHAPE (the span (rows - 1) * stride + cols elements overflows size_t bytes or the address space),
-// OVERLAP (not exactly in place, and: with equal strides, some x row shares a byte with some y row (exact, so rows
-// interleaved in one buffer are accepted); with unequal strides, the spans from first to last element intersect
-// (conservative)). Call only when rows and cols are nonzero.
-simdmax_status CheckRowsArgs(size_t rows, size_t cols, const float* x, size_t x_stride, const float* y,
-                             size_t y_stride);
+// INVALID_SHAPE (the span (rows - 1) * stride + cols elements of its type overflows size_t bytes or the address
+// space), OVERLAP. Overlap is decided in bytes, across element sizes: exactly in place (same pointer, same type,
+// same stride) is accepted; otherwise, with the same type and stride, some x row sharing a byte with some y row is
+// OVERLAP (exact, so rows interleaved in one buffer are accepted); in every other case the byte spans from first to
+// last element must not intersect (conservative). Call only when rows and cols are nonzero.
+simdmax_status CheckRowsArgs(size_t rows, size_t cols, const void* x, size_t x_stride, ElementType x_type,
+                             const void* y, size_t y_stride, ElementType y_type);
 
 // Online state: the state must be plausible for normalise (max = -inf with sum 0, a finite max with sum > 0, or
 // max = +inf with sum > 0; NaN in either field is a poisoned state and accepted). INVALID_ARGUMENT otherwise.

@@ -9,8 +9,8 @@
 #include "dispatch/kernel_table.h"
 #include "dispatch/machine_info.h"
 #include "dispatch/row_scheduler.h"
-#include "dispatch/thread_pool.h"
 #include "dispatch/targets.h"
+#include "dispatch/thread_pool.h"
 #include "kernels/online_state.h"
 #include "simdmax/simdmax.h"
 
@@ -55,27 +55,59 @@ T GuardValue(T fallback, Body&& body) noexcept {
   }
 }
 
+static_assert(static_cast<int>(ElementType::kF32) == SIMDMAX_F32 &&
+                  static_cast<int>(ElementType::kF16) == SIMDMAX_F16 &&
+                  static_cast<int>(ElementType::kBF16) == SIMDMAX_BF16,
+              "ElementType mirrors simdmax_dtype");
+
 enum class RowOpKind { kSoftmax, kLogSoftmax };
 
-simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
-                        size_t y_stride) {
+// The one path of every row-wise entry point (the _f32 functions included): types, then shapes, then kernels.
+simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, simdmax_dtype x_dtype, const void* x, size_t x_stride,
+                        simdmax_dtype y_dtype, void* y, size_t y_stride) {
+  ElementType x_type, y_type;
+  if (!ToElementType(x_dtype, &x_type) || !ToElementType(y_dtype, &y_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
   if (rows == 0 || cols == 0) return SIMDMAX_OK;
-  const simdmax_status status = CheckRowsArgs(rows, cols, x, x_stride, y, y_stride);
+  const simdmax_status status = CheckRowsArgs(rows, cols, x, x_stride, x_type, y, y_stride, y_type);
   if (status != SIMDMAX_OK) return status;
   const KernelTable& kernels = KernelsFor(SelectedTarget());
-  const RowBatch batch{cols, x, x_stride, y, y_stride, PlanRowPath(cols, MachineCaches())};
-  RunRows(op == RowOpKind::kSoftmax ? kernels.softmax : kernels.log_softmax, batch, rows);
+  const RowBatch batch{cols, x, x_stride, y, y_stride, x_type, y_type, PlanRowPath(cols, MachineCaches())};
+  RunRows(kernels.RowOp(op == RowOpKind::kLogSoftmax, x_type, y_type), batch, rows);
   return SIMDMAX_OK;
 }
 
-simdmax_status RunOnlineNormalize(const simdmax_online_state* state, const float* x, float* y, size_t n, bool log) {
+simdmax_status RunOnlineUpdate(simdmax_online_state* state, simdmax_dtype x_dtype, const void* x, size_t n) {
   if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  ElementType x_type;
+  if (!ToElementType(x_dtype, &x_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
+  if (n == 0) return SIMDMAX_OK;
+  if (x == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  const size_t size = ElementSize(x_type);
+  if (n > SIZE_MAX / size || reinterpret_cast<uintptr_t>(x) > UINTPTR_MAX - n * size) {
+    return SIMDMAX_ERROR_INVALID_SHAPE;
+  }
+  // Into locals, then stored: the state is written once, after the whole block.
+  float max = state->max;
+  double sum = state->sum;
+  KernelsFor(SelectedTarget()).by_input[static_cast<int>(x_type)]->online_update(&max, &sum, x, n);
+  state->max = max;
+  state->sum = sum;
+  return SIMDMAX_OK;
+}
+
+simdmax_status RunOnlineNormalize(const simdmax_online_state* state, simdmax_dtype x_dtype, const void* x,
+                                  simdmax_dtype y_dtype, void* y, size_t n, bool log) {
+  if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+  ElementType x_type, y_type;
+  if (!ToElementType(x_dtype, &x_type) || !ToElementType(y_dtype, &y_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
   const simdmax_status state_status = CheckOnlineState(state->max, state->sum);
   if (state_status != SIMDMAX_OK) return state_status;
   if (n == 0) return SIMDMAX_OK;
-  const simdmax_status status = CheckRowsArgs(1, n, x, n, y, n);
+  const simdmax_status status = CheckRowsArgs(1, n, x, n, x_type, y, n, y_type);
   if (status != SIMDMAX_OK) return status;
-  KernelsFor(SelectedTarget()).online_normalize(state->max, state->sum, x, y, n, log);
+  KernelsFor(SelectedTarget())
+      .by_input[static_cast<int>(x_type)]
+      ->online_normalize[static_cast<int>(y_type)](state->max, state->sum, x, y, n, log);
   return SIMDMAX_OK;
 }
 
@@ -84,9 +116,11 @@ simdmax_status RunOnlineNormalize(const simdmax_online_state* state, const float
 
 extern "C" {
 
-// simdmax_status_string and simdmax_version only return string literals: nothing in them can throw.
+// simdmax_status_string, simdmax_version and simdmax_dtype_size only return constants: nothing in them can throw.
 const char* simdmax_status_string(simdmax_status status) {
-  switch (status) {
+  // On the integer: a value outside the enum (a caller's bad cast) is then defined behaviour (UBSan's -fsanitize=enum
+  // flagged the switch on the enum itself; found by the softmax fuzzer).
+  switch (static_cast<int>(status)) {
     case SIMDMAX_OK:
       return "ok";
     case SIMDMAX_ERROR_NULL_POINTER:
@@ -96,7 +130,7 @@ const char* simdmax_status_string(simdmax_status status) {
     case SIMDMAX_ERROR_INVALID_STRIDE:
       return "invalid stride: a row stride is smaller than the row length";
     case SIMDMAX_ERROR_OVERLAP:
-      return "input and output overlap without being exactly in place (same pointer and stride)";
+      return "input and output overlap without being exactly in place (same pointer, type and stride)";
     case SIMDMAX_ERROR_UNKNOWN_TARGET:
       return "unknown target name";
     case SIMDMAX_ERROR_UNSUPPORTED_TARGET:
@@ -107,22 +141,40 @@ const char* simdmax_status_string(simdmax_status status) {
       return "out of memory";
     case SIMDMAX_ERROR_INTERNAL:
       return "internal error: an unexpected exception inside simdmax";
+    default:
+      return "unknown status";
   }
-  return "unknown status";
 }
 
 const char* simdmax_version(void) { return SIMDMAX_VERSION_STRING; }
 
+size_t simdmax_dtype_size(simdmax_dtype type) {
+  simdmax::ElementType element_type;
+  return simdmax::ToElementType(type, &element_type) ? simdmax::ElementSize(element_type) : 0;
+}
+
+simdmax_status simdmax_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x, size_t x_stride,
+                               simdmax_dtype y_type, void* y, size_t y_stride) {
+  return simdmax::GuardStatus([&] {
+    return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, x_type, x, x_stride, y_type, y, y_stride);
+  });
+}
+
+simdmax_status simdmax_log_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x, size_t x_stride,
+                                   simdmax_dtype y_type, void* y, size_t y_stride) {
+  return simdmax::GuardStatus([&] {
+    return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, x_type, x, x_stride, y_type, y, y_stride);
+  });
+}
+
 simdmax_status simdmax_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                    size_t y_stride) {
-  return simdmax::GuardStatus(
-      [&] { return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, x, x_stride, y, y_stride); });
+  return simdmax_softmax(rows, cols, SIMDMAX_F32, x, x_stride, SIMDMAX_F32, y, y_stride);
 }
 
 simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                        size_t y_stride) {
-  return simdmax::GuardStatus(
-      [&] { return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, x, x_stride, y, y_stride); });
+  return simdmax_log_softmax(rows, cols, SIMDMAX_F32, x, x_stride, SIMDMAX_F32, y, y_stride);
 }
 
 size_t simdmax_target_count(void) {
@@ -148,22 +200,12 @@ void simdmax_online_init(simdmax_online_state* state) {
   state->sum = 0.0;
 }
 
+simdmax_status simdmax_online_update(simdmax_online_state* state, simdmax_dtype x_type, const void* x, size_t n) {
+  return simdmax::GuardStatus([&] { return simdmax::RunOnlineUpdate(state, x_type, x, n); });
+}
+
 simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n) {
-  return simdmax::GuardStatus([&] {
-    if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
-    if (n == 0) return SIMDMAX_OK;
-    if (x == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
-    if (n > SIZE_MAX / sizeof(float) || reinterpret_cast<uintptr_t>(x) > UINTPTR_MAX - n * sizeof(float)) {
-      return SIMDMAX_ERROR_INVALID_SHAPE;
-    }
-    // Into locals, then stored: the state is written once, after the whole block.
-    float max = state->max;
-    double sum = state->sum;
-    simdmax::KernelsFor(simdmax::SelectedTarget()).online_update(&max, &sum, x, n);
-    state->max = max;
-    state->sum = sum;
-    return SIMDMAX_OK;
-  });
+  return simdmax_online_update(state, SIMDMAX_F32, x, n);
 }
 
 simdmax_status simdmax_online_merge(simdmax_online_state* state, const simdmax_online_state* other) {
@@ -187,12 +229,24 @@ double simdmax_online_log_sum_exp(const simdmax_online_state* state) {
   return static_cast<double>(state->max) + log(state->sum);
 }
 
+simdmax_status simdmax_online_normalize(const simdmax_online_state* state, simdmax_dtype x_type, const void* x,
+                                        simdmax_dtype y_type, void* y, size_t n) {
+  return simdmax::GuardStatus(
+      [&] { return simdmax::RunOnlineNormalize(state, x_type, x, y_type, y, n, /*log=*/false); });
+}
+
+simdmax_status simdmax_online_log_normalize(const simdmax_online_state* state, simdmax_dtype x_type, const void* x,
+                                            simdmax_dtype y_type, void* y, size_t n) {
+  return simdmax::GuardStatus(
+      [&] { return simdmax::RunOnlineNormalize(state, x_type, x, y_type, y, n, /*log=*/true); });
+}
+
 simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
-  return simdmax::GuardStatus([&] { return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/false); });
+  return simdmax_online_normalize(state, SIMDMAX_F32, x, SIMDMAX_F32, y, n);
 }
 
 simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {
-  return simdmax::GuardStatus([&] { return simdmax::RunOnlineNormalize(state, x, y, n, /*log=*/true); });
+  return simdmax_online_log_normalize(state, SIMDMAX_F32, x, SIMDMAX_F32, y, n);
 }
 
 simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,

@@ -1,25 +1,29 @@
-// Compiles kernels/ once per Highway target and exports the dispatch tables.
+// Compiles kernels/ once per Highway target and exports the dispatch tables: attention and the row-wise and online
+// kernels whose input is f32 here; those with f16 and bf16 inputs in kernel_table_f16.cc and kernel_table_bf16.cc
+// (separate translation units, so that the build compiles them in parallel).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dispatch/kernel_table.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+// (After foreach_target.h: the per-target headers are re-included once per target.)
+#include "dispatch/kernel_table-inl.h"
 #include "hwy/highway.h"
 #include "kernels/attention-inl.h"
-#include "kernels/online_softmax-inl.h"
-#include "kernels/row_kernels-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace simdmax {
+namespace HWY_NAMESPACE {
+constexpr InputTypeKernels kInputKernels = MakeInputTypeKernels<float>();
+}  // namespace HWY_NAMESPACE
+}  // namespace simdmax
+HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "dispatch/kernel_table.h"
 
 namespace simdmax {
 
-HWY_EXPORT(SoftmaxRows);
-HWY_EXPORT(LogSoftmaxRows);
-HWY_EXPORT(SoftmaxChunkPass);
-HWY_EXPORT(LogSoftmaxChunkPass);
-HWY_EXPORT(SoftmaxChunkFinish);
-HWY_EXPORT(LogSoftmaxChunkFinish);
-HWY_EXPORT(OnlineUpdate);
-HWY_EXPORT(OnlineNormalize);
+SIMDMAX_DEFINE_INPUT_KERNELS_GETTER(F32InputKernels)
+
 HWY_EXPORT(AttentionTileRun);
 HWY_EXPORT(AttentionMerge);
 
@@ -28,7 +32,8 @@ namespace {
 // Entries of every HWY_EXPORT table: HWY_MAX_DYNAMIC_TARGETS + 2 with dynamic dispatch, but 1 when only one target
 // is compiled (-DHWY_COMPILE_ONLY_STATIC, or an architecture without dispatch), where the table holds just the
 // static target.
-constexpr size_t kSlots = sizeof(HWY_DISPATCH_TABLE(SoftmaxRows)) / sizeof(HWY_DISPATCH_TABLE(SoftmaxRows)[0]);
+constexpr size_t kSlots =
+    sizeof(HWY_DISPATCH_TABLE(AttentionTileRun)) / sizeof(HWY_DISPATCH_TABLE(AttentionTileRun)[0]);
 
 // Highway's own mapping from a target bit to its slot in the HWY_EXPORT tables (the slot HWY_DYNAMIC_DISPATCH
 // would use if that target were the best one). Computed in this translation unit because it depends on the
@@ -44,12 +49,9 @@ size_t DispatchSlot(int64_t target) {
 
 KernelTable MakeTable(size_t slot) {
   KernelTable table;
-  table.softmax = {HWY_DISPATCH_TABLE(SoftmaxRows)[slot], HWY_DISPATCH_TABLE(SoftmaxChunkPass)[slot],
-                   HWY_DISPATCH_TABLE(SoftmaxChunkFinish)[slot], /*log=*/false};
-  table.log_softmax = {HWY_DISPATCH_TABLE(LogSoftmaxRows)[slot], HWY_DISPATCH_TABLE(LogSoftmaxChunkPass)[slot],
-                       HWY_DISPATCH_TABLE(LogSoftmaxChunkFinish)[slot], /*log=*/true};
-  table.online_update = HWY_DISPATCH_TABLE(OnlineUpdate)[slot];
-  table.online_normalize = HWY_DISPATCH_TABLE(OnlineNormalize)[slot];
+  table.by_input[static_cast<int>(ElementType::kF32)] = F32InputKernels(slot);
+  table.by_input[static_cast<int>(ElementType::kF16)] = F16InputKernels(slot);
+  table.by_input[static_cast<int>(ElementType::kBF16)] = BF16InputKernels(slot);
   table.attention_tile = HWY_DISPATCH_TABLE(AttentionTileRun)[slot];
   table.attention_merge = HWY_DISPATCH_TABLE(AttentionMerge)[slot];
   return table;

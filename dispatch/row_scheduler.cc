@@ -48,9 +48,22 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
         },
         tbb::auto_partitioner());
   };
+  const bool f32_output = batch.y_type == ElementType::kF32;
   for (size_t r = 0; r < rows; ++r) {
-    RunChunkedRow(kernels.log, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, cols, parallel_chunks,
-                  kernels.chunk_pass, kernels.chunk_finish);
+    const void* x = AdvanceElements(batch.x, r * batch.x_stride, batch.x_type);
+    void* y = AdvanceElements(batch.y, r * batch.y_stride, batch.y_type);
+    // The first pass stores e only into an f32 output (half-precision outputs always recompute).
+    float* const stored = f32_output ? static_cast<float*>(y) : nullptr;
+    RunChunkedRow(
+        kernels.log, f32_output, cols, parallel_chunks,
+        [&](size_t begin, size_t len, bool store, ChunkState* state) {
+          kernels.chunk_pass(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin, len,
+                             store, state);
+        },
+        [&](size_t begin, size_t len, const ChunkFinish& finish) {
+          kernels.chunk_finish(AdvanceElements(x, begin, batch.x_type), AdvanceElements(y, begin, batch.y_type), len,
+                               finish);
+        });
   }
 }
 

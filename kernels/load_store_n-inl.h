@@ -27,30 +27,37 @@ namespace hn = hwy::HWY_NAMESPACE;
 #define SIMDMAX_NATIVE_MASKED_MEMORY 0
 #endif
 
+// AVX2 has masked loads/stores for 32- and 64-bit lanes only: Highway 1.0.3 emulates 8/16-bit MaskedLoad with a
+// full-vector load (reads past the row) and BlendedStore with load-blend-store (rewrites bytes past the row, a
+// race with a thread writing the next row). 16-bit tails (f16/bf16) therefore take the buffer path there.
+template <typename T>
+constexpr bool NativeMaskedMemory() {
+  return SIMDMAX_NATIVE_MASKED_MEMORY && (sizeof(T) >= 4 || HWY_TARGET != HWY_AVX2);
+}
+
 // Returns the first `n` (< Lanes(d)) elements of p; the other lanes hold `pad`. Reads only p[0, n).
 template <class D, typename T = hn::TFromD<D>>
 HWY_INLINE hn::Vec<D> LoadNOr(D d, const T* p, size_t n, T pad) {
-#if SIMDMAX_NATIVE_MASKED_MEMORY
-  const auto mask = hn::FirstN(d, n);
-  return hn::IfThenElse(mask, hn::MaskedLoad(mask, d, p), hn::Set(d, pad));
-#else
+  if (NativeMaskedMemory<T>()) {
+    const auto mask = hn::FirstN(d, n);
+    return hn::IfThenElse(mask, hn::MaskedLoad(mask, d, p), hn::Set(d, pad));
+  }
   HWY_ALIGN T buffer[hn::MaxLanes(d)];
   hn::Store(hn::Set(d, pad), d, buffer);
   memcpy(buffer, p, n * sizeof(T));
   return hn::Load(d, buffer);
-#endif
 }
 
 // Stores the first `n` (< Lanes(d)) lanes of v to p[0, n); writes nothing else.
 template <class D, typename T = hn::TFromD<D>>
 HWY_INLINE void StoreN(hn::Vec<D> v, D d, T* p, size_t n) {
-#if SIMDMAX_NATIVE_MASKED_MEMORY
-  hn::BlendedStore(v, hn::FirstN(d, n), d, p);
-#else
+  if (NativeMaskedMemory<T>()) {
+    hn::BlendedStore(v, hn::FirstN(d, n), d, p);
+    return;
+  }
   HWY_ALIGN T buffer[hn::MaxLanes(d)];
   hn::Store(v, d, buffer);
   memcpy(p, buffer, n * sizeof(T));
-#endif
 }
 
 }  // namespace HWY_NAMESPACE

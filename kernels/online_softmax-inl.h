@@ -8,6 +8,8 @@
 // the sum agrees with a single pass to 2e-8 relative whatever the block sizes (tests/tolerances.h).
 //
 // Normalise: y = exp(x - max) * (1/sum) (softmax's MulByPair) or x - max - log(sum) (softmax's LogShiftRow).
+// Typed: x and y may be f32, f16 or bf16 (widened exactly, computed in f32, rounded once to y's type at the store;
+// the f32 product's <= 2 f32 ulp then cost at most 2^-12 of a half ULP on top of the final rounding).
 
 #if defined(SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_ONLINE_SOFTMAX_INL_H_
@@ -38,8 +40,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 16 KiB of floats: the max pass leaves the chunk in L1 for the exp pass.
 inline constexpr size_t kOnlineChunk = 4096;
 
-template <class D>
-HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, const float* x, size_t n) {
+template <class D, class TX>
+HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, const TX* x, size_t n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   if (isnan(*state_max)) return;  // poisoned: stays NaN
   const MaxResult block = RowMax(d, x, n);
@@ -61,15 +63,17 @@ HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, cons
   if (*state_max == kInf) return;  // finite entries add nothing next to +inf ones
   const float new_max = block.max > *state_max ? block.max : *state_max;
   // Not seeded: when new_max is an earlier block's, every term here may be tiny.
-  const ExpSum block_sum =
-      ExpSumFor</*kStore=*/false, /*kCountMax=*/false, /*kSeeded=*/false>(d, x, nullptr, n, new_max, block);
+  const ExpSum block_sum = ExpSumFor</*kStore=*/false, /*kCountMax=*/false, /*kSeeded=*/false>(
+      d, x, static_cast<float*>(nullptr), n, new_max, block);
   *state_sum = RescaleSum(*state_max, *state_sum, new_max) + block_sum.rest;
   *state_max = new_max;
 }
 
-// Exported: folds x[0, n) into the state.
-HWY_NOINLINE void OnlineUpdate(float* state_max, double* state_sum, const float* x, size_t n) {
+// Exported: folds x[0, n) (elements of TX) into the state.
+template <class TX>
+HWY_NOINLINE void TypedOnlineUpdate(float* state_max, double* state_sum, const void* x_untyped, size_t n) {
   const hn::ScalableTag<float> d;
+  const TX* x = static_cast<const TX*>(x_untyped);
   for (size_t i = 0; i < n; i += kOnlineChunk) {
     const size_t len = n - i < kOnlineChunk ? n - i : kOnlineChunk;
     OnlineUpdateChunk(d, state_max, state_sum, x + i, len);
@@ -79,7 +83,11 @@ HWY_NOINLINE void OnlineUpdate(float* state_max, double* state_sum, const float*
 // Exported: y = softmax (log = false) or log-softmax (log = true) of x[0, n) under a finished state. Entries above
 // the state's max are outside the contract. Special states: NaN -> NaN; empty (max = -inf) -> 0 / -inf;
 // max = +inf -> 1/sum / -log(sum) at +inf entries, 0 / -inf elsewhere.
-HWY_NOINLINE void OnlineNormalize(float max, double sum, const float* x, float* y, size_t n, bool log) {
+template <class TX, class TY>
+HWY_NOINLINE void TypedOnlineNormalize(float max, double sum, const void* x_untyped, void* y_untyped, size_t n,
+                                       bool log) {
+  const TX* x = static_cast<const TX*>(x_untyped);
+  TY* y = static_cast<TY*>(y_untyped);
   using D = hn::ScalableTag<float>;
   using V = hn::Vec<D>;
   const D d;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "hwy/highway.h"
-#include "kernels/load_store_n-inl.h"
+#include "kernels/convert-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -28,18 +28,20 @@ struct MaxResult {
 // Maximum and minimum of x[0, n), n >= 1. Four accumulators hide the latency of Max/Min; the tail is padded with
 // a copy of x[0], which changes neither (rows with non-finite values take the special-value path anyway). The
 // minimum tells the kernels whether x - max can overflow, which decides whether they need the masked exp.
-template <class D>
-HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
+// T: float, F16 or BF16 (widened exactly).
+template <class D, class T>
+HWY_INLINE MaxResult RowMax(D d, const T* x, size_t n) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
-  V hi0 = hn::Set(d, x[0]), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  const float first = ElementF32(d, x);
+  V hi0 = hn::Set(d, first), hi1 = hi0, hi2 = hi0, hi3 = hi0;
   V lo0 = hi0, lo1 = hi0, lo2 = hi0, lo3 = hi0;
   V f0 = zero, f1 = zero;
   size_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
-    const V v0 = hn::LoadU(d, x + i), v1 = hn::LoadU(d, x + i + N);
-    const V v2 = hn::LoadU(d, x + i + 2 * N), v3 = hn::LoadU(d, x + i + 3 * N);
+    const V v0 = LoadF32(d, x + i), v1 = LoadF32(d, x + i + N);
+    const V v2 = LoadF32(d, x + i + 2 * N), v3 = LoadF32(d, x + i + 3 * N);
     hi0 = hn::Max(hi0, v0);
     hi1 = hn::Max(hi1, v1);
     hi2 = hn::Max(hi2, v2);
@@ -54,13 +56,13 @@ HWY_INLINE MaxResult RowMax(D d, const float* x, size_t n) {
     f1 = hn::MulAdd(v3, zero, f1);
   }
   for (; i + N <= n; i += N) {
-    const V v = hn::LoadU(d, x + i);
+    const V v = LoadF32(d, x + i);
     hi0 = hn::Max(hi0, v);
     lo0 = hn::Min(lo0, v);
     f0 = hn::MulAdd(v, zero, f0);
   }
   if (i < n) {
-    const V v = LoadNOr(d, x + i, n - i, x[0]);
+    const V v = LoadF32NOr(d, x + i, n - i, first);
     hi1 = hn::Max(hi1, v);
     lo1 = hn::Min(lo1, v);
     f1 = hn::MulAdd(v, zero, f1);

@@ -5,18 +5,22 @@
 
 #include <stddef.h>
 
+#include "kernels/element_type.h"
 #include "kernels/row_chunks.h"
 #include "kernels/row_plan.h"
 
 namespace simdmax {
 
+// x and y are untyped here: each row kernel is instantiated for one (x_type, y_type) pair and casts them.
 struct RowBatch {
   size_t cols;  // >= 1
-  const float* x;
-  size_t x_stride;  // elements, >= cols
-  float* y;         // may equal x (in place, then y_stride == x_stride)
-  size_t y_stride;  // elements, >= cols
-  RowPath path;     // the plan for rows of this length (kernels/row_plan.h)
+  const void* x;
+  size_t x_stride;  // elements of x_type, >= cols
+  void* y;          // may equal x (in place, then y_type == x_type and y_stride == x_stride)
+  size_t y_stride;  // elements of y_type, >= cols
+  ElementType x_type;
+  ElementType y_type;
+  RowPath path;  // the plan for rows of this length (kernels/row_plan.h)
 };
 
 // A row kernel processes rows [row_begin, row_end) of the batch; every row is independent of the others, so the
@@ -24,11 +28,13 @@ struct RowBatch {
 using RowKernel = void (*)(const RowBatch& batch, size_t row_begin, size_t row_end);
 
 // The two passes over one chunk of a row (kernels/row_chunks.h), for rows split across threads.
-// store: softmax stores exp(x - chunk max) in y (false: SoftmaxRecomputes); ignored by log-softmax.
-using ChunkPassKernel = void (*)(const float* x, float* y, size_t n, bool store, ChunkState* state);
-using ChunkFinishKernel = void (*)(const float* x, float* y, size_t n, const ChunkFinish& finish);
+// store: softmax stores exp(x - chunk max) in y, which is then the f32 output (false: SoftmaxRecomputes, always
+// for half-precision outputs; y is then unused and may be null); ignored by log-softmax. The pass depends on the
+// input type only. x and y point at elements of the kernel's types.
+using ChunkPassKernel = void (*)(const void* x, float* y, size_t n, bool store, ChunkState* state);
+using ChunkFinishKernel = void (*)(const void* x, void* y, size_t n, const ChunkFinish& finish);
 
-// Everything the dispatch layer needs for one row-wise op on one target.
+// Everything the dispatch layer needs for one row-wise op, one (input, output) type pair, on one target.
 struct RowOpKernels {
   RowKernel rows;
   ChunkPassKernel chunk_pass;

@@ -49,6 +49,10 @@ inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLeng
 #endif
 inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
 inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
+// With the output type: half-precision outputs (f32_output false) always recompute, at every length. The three-pass
+// form stores e in y, and a half-precision y would round e and then round the rescaled product again (~1.5 ULP of
+// the output type); the recompute finish rounds to the output type once (kernels/softmax-inl.h).
+inline bool SoftmaxRecomputes(size_t n, bool f32_output) { return !f32_output || SoftmaxRecomputes(n); }
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.
@@ -158,21 +162,22 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
 
 // The chunk driver: the one sequence every chunked row follows, whoever runs it. for_each_chunk(count, body) must
 // call body(c) once for every chunk c in [0, count), in any order and on any threads (the kernels pass a serial
-// loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(x, y, n, store, &state) and finish(x, y, n, finish)
-// are the two chunk kernels. The chunking, the recompute choice and the merge order live only here, so a row gives
-// the same bits whichever executor ran its chunks.
+// loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(begin, n, store, &state) and finish(begin, n, finish)
+// run the two chunk kernels on the chunk starting at element `begin` (the caller turns that into pointers of its
+// element types). The chunking, the recompute choice and the merge order live only here, so a row gives the same
+// bits whichever executor ran its chunks. f32_output: whether y is f32 (SoftmaxRecomputes).
 template <class ForEachChunk, class Pass, class Finish>
-inline void RunChunkedRow(bool log, const float* x, float* y, size_t n, const ForEachChunk& for_each_chunk,
-                          const Pass& pass, const Finish& finish) {
+inline void RunChunkedRow(bool log, bool f32_output, size_t n, const ForEachChunk& for_each_chunk, const Pass& pass,
+                          const Finish& finish) {
   const size_t chunk = ChunkLength(n);
   const size_t count = ChunkCount(n);
-  const bool recompute = !log && SoftmaxRecomputes(n);
+  const bool recompute = !log && SoftmaxRecomputes(n, f32_output);
   const auto length = [&](size_t c) { return n - c * chunk < chunk ? n - c * chunk : chunk; };
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finishes[kMaxChunksPerRow];
-  for_each_chunk(count, [&](size_t c) { pass(x + c * chunk, y + c * chunk, length(c), !recompute, &states[c]); });
+  for_each_chunk(count, [&](size_t c) { pass(c * chunk, length(c), !recompute, &states[c]); });
   MergeChunks(log, recompute, states, count, finishes);
-  for_each_chunk(count, [&](size_t c) { finish(x + c * chunk, y + c * chunk, length(c), finishes[c]); });
+  for_each_chunk(count, [&](size_t c) { finish(c * chunk, length(c), finishes[c]); });
 }
 
 }  // namespace simdmax

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <type_traits>
+
 #include "hwy/highway.h"
 #include "kernels/row_batch.h"
 #include "kernels/row_chunks.h"
@@ -22,43 +24,43 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Exported entry points. Rows: a range of rows of a batch, row by row, so the result of a row never depends on
-// which thread or which range it came with. Chunk passes: one chunk of one row, for rows split across threads
-// by the dispatch layer (the same functions ChunkedRow calls).
-template <RowOp kOp>
-HWY_INLINE void RowsFollowingPlan(const RowBatch& batch, size_t row_begin, size_t row_end) {
+// Exported entry points, one instantiation per element type (pair); dispatch/kernel_table-inl.h takes their
+// addresses. Rows: a range of rows of a batch following the row plan (kernels/row_plan.h), so the result of a row
+// never depends on which thread or which range it came with. Chunk passes: one chunk of one row, for rows split
+// across threads by the dispatch layer (the same functions ChunkedRow calls). The first pass depends on the input
+// type only. The short-row path is f32 -> f32 (half-precision rows take the chunked path, whose softmax finish
+// rounds to the output type once).
+template <RowOp kOp, class TX, class TY>
+HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
   const hn::ScalableTag<float> d;
-  if (batch.path == RowPath::kShortRows) {
-    ShortRows<kOp>(d, batch, row_begin, row_end);
-    return;
+  if constexpr (std::is_same<TX, float>::value && std::is_same<TY, float>::value) {
+    if (batch.path == RowPath::kShortRows) {
+      ShortRows<kOp>(d, batch, row_begin, row_end);
+      return;
+    }
   }
+  const TX* x = static_cast<const TX*>(batch.x);
+  TY* y = static_cast<TY*>(batch.y);
   for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<kOp>(d, batch.x + r * batch.x_stride, batch.y + r * batch.y_stride, batch.cols);
+    ChunkedRow<kOp>(d, x + r * batch.x_stride, y + r * batch.y_stride, batch.cols);
   }
 }
 
-HWY_NOINLINE void SoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  RowsFollowingPlan<RowOp::kSoftmax>(batch, row_begin, row_end);
+template <RowOp kOp, class TX>
+HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, ChunkState* state) {
+  ChunkPass<kOp>(hn::ScalableTag<float>(), static_cast<const TX*>(x), y, n, store, state);
 }
 
-HWY_NOINLINE void LogSoftmaxRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  RowsFollowingPlan<RowOp::kLogSoftmax>(batch, row_begin, row_end);
+template <RowOp kOp, class TX, class TY>
+HWY_NOINLINE void TypedChunkFinish(const void* x, void* y, size_t n, const ChunkFinish& finish) {
+  ChunkFinishPass<kOp>(hn::ScalableTag<float>(), static_cast<const TX*>(x), static_cast<TY*>(y), n, finish);
 }
 
-HWY_NOINLINE void SoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
-}
-
-HWY_NOINLINE void LogSoftmaxChunkPass(const float* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, store, state);
-}
-
-HWY_NOINLINE void SoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<RowOp::kSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
-}
-
-HWY_NOINLINE void LogSoftmaxChunkFinish(const float* x, float* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), x, y, n, finish);
+// The kernels of one row op for input type TX and output type TY.
+template <RowOp kOp, class TX, class TY>
+constexpr RowOpKernels MakeRowOpKernels() {
+  return RowOpKernels{&TypedRows<kOp, TX, TY>, &TypedChunkPass<kOp, TX>, &TypedChunkFinish<kOp, TX, TY>,
+                      /*log=*/kOp == RowOp::kLogSoftmax};
 }
 
 }  // namespace HWY_NAMESPACE

@@ -1,5 +1,7 @@
 // The one loop every pass over a row uses: whole vectors, then one padded tail vector (LoadNOr/StoreN), so no op
-// writes its own remainder loop and no pass reads or writes past the row.
+// writes its own remainder loop and no pass reads or writes past the row. Rows are of any element type
+// (kernels/element_type.h): the loop widens what it loads to f32 and narrows what it stores (kernels/convert-inl.h),
+// so f sees f32 vectors whatever the types, and the only rounding to a half-precision output is the store's.
 
 #if defined(SIMDMAX_KERNELS_ROW_MAP_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_ROW_MAP_INL_H_
@@ -11,7 +13,7 @@
 #include <stddef.h>
 
 #include "hwy/highway.h"
-#include "kernels/load_store_n-inl.h"
+#include "kernels/convert-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -21,31 +23,31 @@ namespace hn = hwy::HWY_NAMESPACE;
 // y[i] = f(x[i]) for i in [0, n), vector by vector. Tail lanes past n are loaded as `pad` (choose a value for
 // which f is cheap and harmless) and never stored; for the tail vector f also receives the mask of valid lanes
 // (f(v, mask)), so that a reduction inside f can drop the padded lanes: declare f as
-// `[&](V v, auto... tail_mask)`. x == y is allowed: each vector is loaded before it is stored and no vector is
-// read after a later one was written.
-template <class D, class Func>
-HWY_INLINE void MapRow(D d, const float* x, float* y, size_t n, float pad, const Func& f) {
+// `[&](V v, auto... tail_mask)`. x == y is allowed (then TX == TY): each vector is loaded before it is stored and
+// no vector is read after a later one was written. TX, TY: float, F16 or BF16.
+template <class D, class TX, class TY, class Func>
+HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    hn::StoreU(f(hn::LoadU(d, x + i)), d, y + i);
+    StoreF32(f(LoadF32(d, x + i)), d, y + i);
   }
   if (i < n) {
-    StoreN(f(LoadNOr(d, x + i, n - i, pad), hn::FirstN(d, n - i)), d, y + i, n - i);
+    StoreF32N(f(LoadF32NOr(d, x + i, n - i, pad), hn::FirstN(d, n - i)), d, y + i, n - i);
   }
 }
 
 // f(x vector) for every vector of x[0, n); tail lanes past n hold `pad`, and for the tail f also receives the mask
 // of valid lanes, as in MapRow.
-template <class D, class Func>
-HWY_INLINE void VisitRow(D d, const float* x, size_t n, float pad, const Func& f) {
+template <class D, class T, class Func>
+HWY_INLINE void VisitRow(D d, const T* x, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    f(hn::LoadU(d, x + i));
+    f(LoadF32(d, x + i));
   }
   if (i < n) {
-    f(LoadNOr(d, x + i, n - i, pad), hn::FirstN(d, n - i));
+    f(LoadF32NOr(d, x + i, n - i, pad), hn::FirstN(d, n - i));
   }
 }
 

@@ -316,8 +316,8 @@ HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t r
   const auto ptrs = [&](size_t r, size_t count) {
     ShortRowPtrs p{};
     for (size_t i = 0; i < count; ++i) {
-      p.x[i] = batch.x + (r + i) * batch.x_stride;
-      p.y[i] = batch.y + (r + i) * batch.y_stride;
+      p.x[i] = static_cast<const float*>(batch.x) + (r + i) * batch.x_stride;  // f32 -> f32 only (TypedRows)
+      p.y[i] = static_cast<float*>(batch.y) + (r + i) * batch.y_stride;
     }
     return p;
   };

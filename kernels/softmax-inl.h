@@ -8,6 +8,14 @@
 //   merge: global max, sum = sum of chunk sums * exp(chunk max - max), in f64, in chunk order;
 //   3. softmax: y = e * (exp(chunk max - max) / sum) with that factor as a float pair, so the product is rounded
 //      once; log-softmax: y = (x - max) - log(sum) with x - max carried exactly.
+// Element types (kernels/element_type.h): x and y may be f32, f16 or bf16 independently. Every pass loads x widened
+// exactly to f32 and computes in f32 as above; only the final store rounds to y's type (kernels/convert-inl.h,
+// nearest even). Passes that only read x are templated on its type alone, so the type pairs share them.
+// Half-precision outputs always take softmax's recompute finish (SoftmaxRecomputes): the three-pass form would
+// store e = exp(x - chunk max) in y, i.e. round it to half precision, and then round the rescaled product again,
+// ~1.5 half ULP; the recompute finish rounds once to f32 (<= 1 f32 ulp) and once to the output type, which keeps
+// half outputs within 1 ULP of their type (and correctly rounded unless the f32 result lies within 1 f32 ulp of a
+// half-precision rounding boundary).
 // ULP budget, softmax: exp < 1 ulp (exp-inl.h) + 0.5 ulp final rounding + sum error ~1e-9 relative -> <= 2 ULP.
 // Log-softmax: <= 1 ulp (two roundings at most, one where the result cancels) + the float-pair error of log(sum)
 // (2^-48 relative) -> <= 1 ULP measured, including outputs near 0, where log(sum) is formed as log1p(rest) with
@@ -62,8 +70,9 @@ struct ExpSum {
 // FLT_MIN beside a sum >= 1.
 // kSeeded: every term is <= 1 and the total is >= 1 (the max's own term is in it), so the cheaper seeded
 // compensated sum is exact (reduce-inl.h); otherwise the general one.
-template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, bool kSeeded, class D>
-HWY_INLINE ExpSum ExpPass(D d, const float* x, float* y, size_t n, float max) {
+// x: float, F16 or BF16; y (written only if kStore): f32.
+template <bool kStore, bool kCountMax, bool kMasked, SumOrder kOrder, bool kSeeded, class D, class TX>
+HWY_INLINE ExpSum ExpPass(D d, const TX* x, float* y, size_t n, float max) {
   static_assert(!(kStore && kCountMax), "stored terms must not be scaled");
   constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
@@ -120,8 +129,8 @@ HWY_INLINE auto WithShiftVariant(bool masked, SumOrder order, const Fn& fn) {
 
 // sum of exp(x - max) over x[0, n) (stored to y if kStore), for max >= stats.max: picks the masked exp and the
 // Fast2Sum order from the chunk's bounds. Shared by the row kernels and the online update.
-template <bool kStore, bool kCountMax, bool kSeeded, class D>
-HWY_INLINE ExpSum ExpSumFor(D d, const float* x, float* y, size_t n, float max, const MaxResult& stats) {
+template <bool kStore, bool kCountMax, bool kSeeded, class D, class TX>
+HWY_INLINE ExpSum ExpSumFor(D d, const TX* x, float* y, size_t n, float max, const MaxResult& stats) {
   return WithShiftVariant(NeedsMasking(max, stats), ShiftOrder(max, stats.min), [&](auto masked, auto order) HWY_ATTR {
     return ExpPass<kStore, kCountMax, decltype(masked)::value, decltype(order)::value, kSeeded>(d, x, y, n, max);
   });
@@ -169,10 +178,11 @@ HWY_INLINE V MulByPair(V e, V hi, V lo) {
   return hn::MulAdd(e, hi, hn::Mul(e, lo));
 }
 
-// First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y if kStore). A chunk with a
-// NaN or +inf is only counted (not written); an all -inf chunk is empty (softmax writes its final zeros).
-template <RowOp kOp, bool kStore, class D>
-HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkState* state) {
+// First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with
+// a NaN or +inf is only counted (not written); an all -inf chunk is empty (softmax with kStore writes its final
+// zeros; the recompute finish writes them itself: its masked exp of -inf is 0).
+template <RowOp kOp, bool kStore, class D, class TX>
+HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   *state = EmptyChunkState();
   const MaxResult max = RowMax(d, x, n);
@@ -182,7 +192,7 @@ HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkStat
     state->pos_inf = counts.pos_inf;
     if (counts.nan != 0 || counts.pos_inf != 0) return;
     if (counts.neg_inf == n) {
-      if (kSoftmax) {
+      if (kSoftmax && kStore) {
         ChunkFinish zeros{};
         zeros.kind = ChunkFinish::kFill;
         FinishSpecialChunk(d, x, y, n, zeros);
@@ -206,9 +216,10 @@ HWY_INLINE void ChunkPassWith(D d, const float* x, float* y, size_t n, ChunkStat
   state->rest = sum.rest;
 }
 
-// store (softmax only): keep exp(x - chunk max) in y for the finish to rescale; false when the finish recomputes.
-template <RowOp kOp, class D>
-HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, bool store, ChunkState* state) {
+// store (softmax only): keep exp(x - chunk max) in y (an f32 output) for the finish to rescale; false when the
+// finish recomputes (then y is not used and may be null).
+template <RowOp kOp, class D, class TX>
+HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   if (kSoftmax && !store) {
     ChunkPassWith<kOp, /*kStore=*/false>(d, x, y, n, state);
@@ -217,8 +228,8 @@ HWY_INLINE void ChunkPass(D d, const float* x, float* y, size_t n, bool store, C
   }
 }
 
-template <bool kMasked, SumOrder kOrder, class D>
-HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+template <bool kMasked, SumOrder kOrder, class D, class TX, class TY>
+HWY_INLINE void LogSoftmaxOutput(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   const V neg_max = hn::Set(d, -finish.max);
   const V v_log_hi = hn::Set(d, finish.log_hi);
@@ -237,8 +248,8 @@ HWY_INLINE void LogSoftmaxOutput(D d, const float* x, float* y, size_t n, const 
 
 // y = x - max - log_sum for a finite max, any x (-inf included): LogSoftmaxOutput outside the chunk machinery,
 // for the online log-normalise.
-template <class D>
-HWY_INLINE void LogShiftRow(D d, const float* x, float* y, size_t n, float max, double log_sum) {
+template <class D, class TX, class TY>
+HWY_INLINE void LogShiftRow(D d, const TX* x, TY* y, size_t n, float max, double log_sum) {
   ChunkFinish finish{};
   finish.max = max;
   FloatPair(log_sum, &finish.log_hi, &finish.log_lo);
@@ -247,8 +258,8 @@ HWY_INLINE void LogShiftRow(D d, const float* x, float* y, size_t n, float max, 
 
 // Softmax's two-pass finish: y = exp((x - max) - log(sum)), the argument carried exactly (two TwoSums, the log as
 // a float pair), so one exp rounding is the only error (<= 1 ulp).
-template <bool kMasked, SumOrder kOrder, class D>
-HWY_INLINE void SoftmaxRecomputeOutput(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+template <bool kMasked, SumOrder kOrder, class D, class TX, class TY>
+HWY_INLINE void SoftmaxRecomputeOutput(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   const V neg_max = hn::Set(d, -finish.max);
   const V neg_log_hi = hn::Set(d, -finish.log_hi);
@@ -262,10 +273,29 @@ HWY_INLINE void SoftmaxRecomputeOutput(D d, const float* x, float* y, size_t n, 
   });
 }
 
-// Second pass over a chunk, with what MergeChunks decided for it.
-template <RowOp kOp, class D>
-HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+// Softmax's three-pass finish: y holds exp(x - chunk max) (f32); one FMA with the float-pair scale rounds the
+// product once.
+template <class D>
+HWY_INLINE void RescaleStored(D d, float* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
+  const V hi = hn::Set(d, finish.scale_hi);
+  const V lo = hn::Set(d, finish.scale_lo);
+  MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, hi, lo); });
+}
+// Half-precision outputs never store e (they always recompute): nothing to instantiate.
+template <class D, class TY>
+HWY_INLINE void RescaleStored(D, TY*, size_t, const ChunkFinish&) {}
+
+// The f32 output a first pass may store e into: y itself when it is f32, none otherwise.
+HWY_INLINE float* StoredOutput(float* y) { return y; }
+template <class TY>
+HWY_INLINE float* StoredOutput(TY*) {
+  return nullptr;
+}
+
+// Second pass over a chunk, with what MergeChunks decided for it.
+template <RowOp kOp, class D, class TX, class TY>
+HWY_INLINE void ChunkFinishPass(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   if (finish.kind != ChunkFinish::kNormal) {
     FinishSpecialChunk(d, x, y, n, finish);
   } else if (kOp == RowOp::kSoftmax && finish.recompute) {
@@ -273,10 +303,7 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
       SoftmaxRecomputeOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
     });
   } else if (kOp == RowOp::kSoftmax) {
-    // y holds exp(x - chunk max); one FMA with the float-pair scale rounds the product once.
-    const V hi = hn::Set(d, finish.scale_hi);
-    const V lo = hn::Set(d, finish.scale_lo);
-    MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, hi, lo); });
+    RescaleStored(d, y, n, finish);
   } else {
     WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
       LogSoftmaxOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
@@ -285,18 +312,19 @@ HWY_INLINE void ChunkFinishPass(D d, const float* x, float* y, size_t n, const C
 }
 
 // A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
-// as a row split across threads by the dispatch layer.
-template <RowOp kOp, class D>
-HWY_INLINE void ChunkedRow(D d, const float* x, float* y, size_t n) {
+// as a row split across threads by the dispatch layer. The first pass stores e only into an f32 output.
+template <RowOp kOp, class D, class TX, class TY>
+HWY_INLINE void ChunkedRow(D d, const TX* x, TY* y, size_t n) {
+  float* const stored = StoredOutput(y);
   RunChunkedRow(
-      kOp == RowOp::kLogSoftmax, x, y, n,
+      kOp == RowOp::kLogSoftmax, std::is_same<TY, float>::value, n,
       [](size_t count, const auto& body) {
         for (size_t c = 0; c < count; ++c) body(c);
       },
-      [d](const float* cx, float* cy, size_t len, bool store, ChunkState* state)
-          HWY_ATTR { ChunkPass<kOp>(d, cx, cy, len, store, state); },
-      [d](const float* cx, float* cy, size_t len, const ChunkFinish& finish)
-          HWY_ATTR { ChunkFinishPass<kOp>(d, cx, cy, len, finish); });
+      [&](size_t begin, size_t len, bool store, ChunkState* state)
+          HWY_ATTR { ChunkPass<kOp>(d, x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state); },
+      [&](size_t begin, size_t len, const ChunkFinish& finish)
+          HWY_ATTR { ChunkFinishPass<kOp>(d, x + begin, y + begin, len, finish); });
 }
 
 }  // namespace HWY_NAMESPACE

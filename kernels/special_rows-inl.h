@@ -33,8 +33,8 @@ struct NonFiniteCounts {
   size_t nan = 0, pos_inf = 0, neg_inf = 0;
 };
 
-template <class D>
-HWY_INLINE NonFiniteCounts CountNonFinite(D d, const float* x, size_t n) {
+template <class D, class T>
+HWY_INLINE NonFiniteCounts CountNonFinite(D d, const T* x, size_t n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   NonFiniteCounts counts;
   // Padding 0 is finite: it is never counted.
@@ -48,8 +48,8 @@ HWY_INLINE NonFiniteCounts CountNonFinite(D d, const float* x, size_t n) {
 
 // The kFill and kInfSplit finishes of a chunk (kernels/row_chunks.h). kInfSplit reads x, which is intact: a chunk
 // holding +inf is never written by the first pass.
-template <class D>
-HWY_INLINE void FinishSpecialChunk(D d, const float* x, float* y, size_t n, const ChunkFinish& finish) {
+template <class D, class TX, class TY>
+HWY_INLINE void FinishSpecialChunk(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   const auto fill = hn::Set(d, finish.fill);
   if (finish.kind == ChunkFinish::kFill) {
     MapRow(d, x, y, n, 0.0f, [&](hn::Vec<D>, auto...) HWY_ATTR { return fill; });

@@ -14,6 +14,7 @@
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
+#include "tests/dtype.h"
 #include "tests/entry_points.h"
 
 namespace simdmax_test {
@@ -36,18 +37,28 @@ bool SameBytes(const std::vector<float>& a, const std::vector<float>& b) {
 // A pointer that is never dereferenced: the checks must reject the call before touching it.
 const float* FarPointer(uintptr_t address) { return reinterpret_cast<const float*>(address); }
 
+// Element sizes of the entry point under test: offsets below are in elements of x's type (so the float cases keep
+// their layout and the typed ones scale with it; pairs of different types are then checked in bytes).
+size_t XSize(const RowEntryPoint& ep) { return simdmax_dtype_size(ep.x_type); }
+size_t YSize(const RowEntryPoint& ep) { return simdmax_dtype_size(ep.y_type); }
+unsigned char* Bytes(std::vector<float>& buffer) { return reinterpret_cast<unsigned char*>(buffer.data()); }
+
 class ArgumentErrors : public ::testing::TestWithParam<RowEntryPoint> {
  protected:
-  // Calls the entry point with y = a fresh pattern buffer (or its offset) and checks status and bytes.
-  void ExpectError(const char* what, simdmax_status want, size_t rows, size_t cols, const float* x, size_t xs,
+  // Calls the entry point with y = a fresh pattern buffer (at y_offset elements of y's type) and checks status and
+  // bytes.
+  void ExpectError(const char* what, simdmax_status want, size_t rows, size_t cols, const void* x, size_t xs,
                    bool null_y, size_t y_offset, size_t ys) {
     std::vector<float> y = PatternBuffer();
     const std::vector<float> before = y;
-    const simdmax_status got = GetParam().fn(rows, cols, x, xs, null_y ? nullptr : y.data() + y_offset, ys);
+    const simdmax_status got =
+        GetParam().Call(rows, cols, x, xs, null_y ? nullptr : Bytes(y) + y_offset * YSize(GetParam()), ys);
     EXPECT_EQ(got, want) << GetParam().name << ": " << what;
     EXPECT_TRUE(SameBytes(y, before)) << GetParam().name << ": " << what << ": output modified";
   }
-  std::vector<float> x_ = std::vector<float>(kBufferFloats, 1.0f);
+  const void* X() const { return x_.data(); }
+  std::vector<float> ones_ = std::vector<float>(kBufferFloats, 1.0f);
+  TypedBuffer x_ = TypedBuffer(GetParam().x_type, ones_.data(), kBufferFloats);
 };
 
 TEST_P(ArgumentErrors, NullX) {
@@ -56,32 +67,33 @@ TEST_P(ArgumentErrors, NullX) {
 }
 
 TEST_P(ArgumentErrors, NullY) {
-  ExpectError("null y", SIMDMAX_ERROR_NULL_POINTER, 2, 4, x_.data(), 4, true, 0, 4);
+  ExpectError("null y", SIMDMAX_ERROR_NULL_POINTER, 2, 4, X(), 4, true, 0, 4);
   ExpectError("null x and y", SIMDMAX_ERROR_NULL_POINTER, 2, 4, nullptr, 4, true, 0, 4);
 }
 
 TEST_P(ArgumentErrors, StrideSmallerThanRow) {
-  ExpectError("x stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 2, 4, x_.data(), 3, false, 0, 4);
-  ExpectError("y stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 2, 4, x_.data(), 4, false, 0, 3);
-  ExpectError("zero strides", SIMDMAX_ERROR_INVALID_STRIDE, 1, 4, x_.data(), 0, false, 0, 0);
+  ExpectError("x stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 2, 4, X(), 3, false, 0, 4);
+  ExpectError("y stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 2, 4, X(), 4, false, 0, 3);
+  ExpectError("zero strides", SIMDMAX_ERROR_INVALID_STRIDE, 1, 4, X(), 0, false, 0, 0);
   // A single row still needs stride >= cols: the contract does not special-case rows == 1.
-  ExpectError("1 row, y stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 1, 8, x_.data(), 8, false, 0, 7);
+  ExpectError("1 row, y stride < cols", SIMDMAX_ERROR_INVALID_STRIDE, 1, 8, X(), 8, false, 0, 7);
 }
 
 TEST_P(ArgumentErrors, ShapeOverflows) {
-  ExpectError("rows * stride overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, SIZE_MAX / 2, 4, x_.data(), 4, false, 0,
-              4);
-  ExpectError("elements * 4 overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, 2, 4, x_.data(), SIZE_MAX / 4, false, 0, 4);
-  ExpectError("y span overflows", SIMDMAX_ERROR_INVALID_SHAPE, 3, 4, x_.data(), 4, false, 0, SIZE_MAX / 2);
-  ExpectError("cols alone overflows bytes", SIMDMAX_ERROR_INVALID_SHAPE, 1, SIZE_MAX / 2, x_.data(), SIZE_MAX / 2,
-              false, 0, SIZE_MAX / 2);
+  ExpectError("rows * stride overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, SIZE_MAX / 2, 4, X(), 4, false, 0, 4);
+  // Elements times the element size of x's type overflows size_t (the 2-byte types at SIZE_MAX / 2 + 1 elements).
+  ExpectError("elements * size overflows size_t", SIMDMAX_ERROR_INVALID_SHAPE, 2, 4, X(), SIZE_MAX / XSize(GetParam()),
+              false, 0, 4);
+  ExpectError("y span overflows", SIMDMAX_ERROR_INVALID_SHAPE, 3, 4, X(), 4, false, 0, SIZE_MAX / 2);
+  ExpectError("cols alone overflows bytes", SIMDMAX_ERROR_INVALID_SHAPE, 1, SIZE_MAX / 2 + 1, X(), SIZE_MAX / 2 + 1,
+              false, 0, SIZE_MAX / 2 + 1);
   // The span fits in size_t but wraps the address space from where x starts.
-  ExpectError("x span wraps the address space", SIMDMAX_ERROR_INVALID_SHAPE, 2, 64, FarPointer(UINTPTR_MAX - 255), 64,
+  ExpectError("x span wraps the address space", SIMDMAX_ERROR_INVALID_SHAPE, 2, 64, FarPointer(UINTPTR_MAX - 127), 64,
               false, 0, 64);
 }
 
 TEST_P(ArgumentErrors, PartialOverlap) {
-  // x and y in the same pattern buffer: the buffer itself must stay unchanged.
+  // x and y in the same pattern buffer: the buffer itself must stay unchanged. Offsets in elements of x's type.
   struct Case {
     const char* what;
     size_t rows, cols, x_offset, xs, y_offset, ys;
@@ -93,47 +105,67 @@ TEST_P(ArgumentErrors, PartialOverlap) {
       {"y row 1 = x row 0 shifted", 3, 8, 0, 16, 12, 16},  // equal strides, rows intersect
       {"y inside x's last row", 4, 8, 0, 10, 31, 10},
       {"different strides, y in x's padding", 3, 4, 0, 8, 4, 9},  // conservative: spans intersect
-      {"byte-misaligned y", 2, 8, 0, 8, 0, 8},                    // y set below to x + 2 bytes
+      {"byte-misaligned y", 2, 8, 0, 8, 0, 8},                    // y set below to x + 1 byte
   };
+  const RowEntryPoint& ep = GetParam();
   for (const Case& c : cases) {
     std::vector<float> buffer = PatternBuffer();
     const std::vector<float> before = buffer;
-    float* y = buffer.data() + c.y_offset;
-    if (std::string(c.what) == "byte-misaligned y") {
-      y = reinterpret_cast<float*>(reinterpret_cast<unsigned char*>(buffer.data()) + 2);
-    }
-    EXPECT_EQ(GetParam().fn(c.rows, c.cols, buffer.data() + c.x_offset, c.xs, y, c.ys), SIMDMAX_ERROR_OVERLAP)
-        << GetParam().name << ": " << c.what;
-    EXPECT_TRUE(SameBytes(buffer, before)) << GetParam().name << ": " << c.what << ": buffer modified";
+    unsigned char* y = Bytes(buffer) + c.y_offset * XSize(ep);
+    if (std::string(c.what) == "byte-misaligned y") y = Bytes(buffer) + 1;
+    EXPECT_EQ(ep.Call(c.rows, c.cols, Bytes(buffer) + c.x_offset * XSize(ep), c.xs, y, c.ys), SIMDMAX_ERROR_OVERLAP)
+        << ep.name << ": " << c.what;
+    EXPECT_TRUE(SameBytes(buffer, before)) << ep.name << ": " << c.what << ": buffer modified";
+  }
+  // The same pointer and stride is in place only for the same type: with another type it is an overlap.
+  if (!ep.InPlace()) {
+    std::vector<float> buffer = PatternBuffer();
+    const std::vector<float> before = buffer;
+    EXPECT_EQ(ep.Call(2, 8, Bytes(buffer), 8, Bytes(buffer), 8), SIMDMAX_ERROR_OVERLAP) << ep.name << ": same pointer";
+    EXPECT_TRUE(SameBytes(buffer, before)) << ep.name << ": same pointer: buffer modified";
   }
 }
 
-// What is not an overlap: adjacent matrices, exactly in place, and (equal strides) rows interleaved in one buffer.
+// What is not an overlap: adjacent matrices (in bytes, whatever the types), exactly in place (same type), and (same
+// type and stride) rows interleaved in one buffer.
 TEST_P(ArgumentErrors, NonOverlappingLayoutsAreAccepted) {
-  std::vector<float> buffer(64, 0.5f);
-  EXPECT_EQ(GetParam().fn(2, 8, buffer.data(), 8, buffer.data() + 16, 8), SIMDMAX_OK) << "adjacent";
-  EXPECT_EQ(GetParam().fn(2, 8, buffer.data() + 16, 8, buffer.data(), 8), SIMDMAX_OK) << "adjacent, y first";
-  EXPECT_EQ(GetParam().fn(2, 8, buffer.data(), 8, buffer.data(), 8), SIMDMAX_OK) << "in place";
+  const RowEntryPoint& ep = GetParam();
+  const std::vector<float> values(64, 0.5f);
+  TypedBuffer x_values(ep.x_type, values.data(), values.size());
+  std::vector<unsigned char> buffer(64 * 4 * 2);
+  std::memcpy(buffer.data(), x_values.data(), 16 * XSize(ep));  // x = 2 rows of 8 at the start
+  EXPECT_EQ(ep.Call(2, 8, buffer.data(), 8, buffer.data() + 16 * XSize(ep), 8), SIMDMAX_OK) << ep.name << ": adjacent";
+  std::memcpy(buffer.data() + 16 * YSize(ep), x_values.data(), 16 * XSize(ep));  // y = 2 rows of 8, then x
+  EXPECT_EQ(ep.Call(2, 8, buffer.data() + 16 * YSize(ep), 8, buffer.data(), 8), SIMDMAX_OK)
+      << ep.name << ": adjacent, y first";
+  if (!ep.InPlace()) return;
+  EXPECT_EQ(ep.Call(2, 8, x_values.data(), 8, x_values.data(), 8), SIMDMAX_OK) << ep.name << ": in place";
   // Interleaved: x rows at [16r, 16r + 8), y rows at [16r + 8, 16r + 16).
-  std::vector<float> interleaved(64);
-  for (size_t i = 0; i < interleaved.size(); ++i) interleaved[i] = (i % 16 < 8) ? static_cast<float>(i % 5) : -1.0f;
-  std::vector<float> expected(8 * 4);
-  for (size_t r = 0; r < 4; ++r) {
-    ASSERT_EQ(GetParam().fn(1, 8, &interleaved[16 * r], 8, &expected[8 * r], 8), SIMDMAX_OK);
+  std::vector<float> interleaved_values(64);
+  for (size_t i = 0; i < interleaved_values.size(); ++i) {
+    interleaved_values[i] = (i % 16 < 8) ? static_cast<float>(i % 5) : -1.0f;
   }
-  EXPECT_EQ(GetParam().fn(4, 8, interleaved.data(), 16, interleaved.data() + 8, 16), SIMDMAX_OK) << "interleaved";
+  TypedBuffer interleaved(ep.x_type, interleaved_values.data(), interleaved_values.size());
+  const size_t size = XSize(ep);
+  auto* bytes = static_cast<unsigned char*>(interleaved.data());
+  std::vector<unsigned char> expected(8 * 4 * size);
   for (size_t r = 0; r < 4; ++r) {
-    EXPECT_EQ(0, std::memcmp(&interleaved[16 * r + 8], &expected[8 * r], 8 * sizeof(float))) << "row " << r;
+    ASSERT_EQ(ep.Call(1, 8, bytes + 16 * r * size, 8, expected.data() + 8 * r * size, 8), SIMDMAX_OK);
+  }
+  EXPECT_EQ(ep.Call(4, 8, bytes, 16, bytes + 8 * size, 16), SIMDMAX_OK) << ep.name << ": interleaved";
+  for (size_t r = 0; r < 4; ++r) {
+    EXPECT_EQ(0, std::memcmp(bytes + (16 * r + 8) * size, expected.data() + 8 * r * size, 8 * size)) << "row " << r;
   }
 }
 
 // The documented order of the checks when several arguments are wrong.
 TEST_P(ArgumentErrors, CheckOrder) {
   ExpectError("null beats stride", SIMDMAX_ERROR_NULL_POINTER, 2, 4, nullptr, 1, false, 0, 1);
-  ExpectError("stride beats shape", SIMDMAX_ERROR_INVALID_STRIDE, SIZE_MAX / 2, 4, x_.data(), 3, false, 0, 4);
+  ExpectError("stride beats shape", SIMDMAX_ERROR_INVALID_STRIDE, SIZE_MAX / 2, 4, X(), 3, false, 0, 4);
   std::vector<float> buffer = PatternBuffer();
   const std::vector<float> before = buffer;
-  EXPECT_EQ(GetParam().fn(SIZE_MAX / 2, 4, buffer.data(), 4, buffer.data() + 1, 4), SIMDMAX_ERROR_INVALID_SHAPE)
+  EXPECT_EQ(GetParam().Call(SIZE_MAX / 2, 4, Bytes(buffer), 4, Bytes(buffer) + XSize(GetParam()), 4),
+            SIMDMAX_ERROR_INVALID_SHAPE)
       << "shape beats overlap";
   EXPECT_TRUE(SameBytes(buffer, before));
 }
@@ -141,14 +173,82 @@ TEST_P(ArgumentErrors, CheckOrder) {
 // rows == 0 or cols == 0 is a no-op with SIMDMAX_OK, whatever the other arguments (NULL, bad strides).
 TEST_P(ArgumentErrors, EmptyIsANoOp) {
   ExpectError("rows 0", SIMDMAX_OK, 0, 4, nullptr, 0, false, 0, 0);
-  ExpectError("cols 0", SIMDMAX_OK, 4, 0, x_.data(), 0, false, 0, 0);
-  EXPECT_EQ(GetParam().fn(0, 0, nullptr, 0, nullptr, 0), SIMDMAX_OK);
+  ExpectError("cols 0", SIMDMAX_OK, 4, 0, X(), 0, false, 0, 0);
+  EXPECT_EQ(GetParam().Call(0, 0, nullptr, 0, nullptr, 0), SIMDMAX_OK);
+}
+
+// A type outside the enum: INVALID_ARGUMENT before anything else (even for an empty matrix), output untouched.
+TEST_P(ArgumentErrors, TypeOutsideTheEnum) {
+  const RowEntryPoint& ep = GetParam();
+  if (ep.typed_fn == nullptr) return;  // the _f32 functions have no type argument
+  for (int bad : {3, -1, 7, 1 << 20}) {
+    const auto bad_type = static_cast<simdmax_dtype>(bad);
+    for (bool bad_x : {true, false}) {
+      std::vector<float> y = PatternBuffer();
+      const std::vector<float> before = y;
+      const simdmax_dtype x_type = bad_x ? bad_type : ep.x_type, y_type = bad_x ? ep.y_type : bad_type;
+      EXPECT_EQ(ep.typed_fn(2, 4, x_type, X(), 4, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+          << ep.name << " type " << bad;
+      EXPECT_EQ(ep.typed_fn(0, 4, x_type, nullptr, 4, y_type, nullptr, 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+          << ep.name << " type " << bad << ", empty";
+      EXPECT_EQ(ep.typed_fn(2, 4, x_type, nullptr, 1, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+          << ep.name << " type " << bad << " beats null";
+      EXPECT_TRUE(SameBytes(y, before)) << ep.name << " type " << bad;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(EntryPoints, ArgumentErrors, ::testing::ValuesIn(RowEntryPoints()),
-                         [](const ::testing::TestParamInfo<RowEntryPoint>& info) {
-                           return std::string(info.param.name);
-                         });
+                         [](const ::testing::TestParamInfo<RowEntryPoint>& info) { return info.param.name; });
+
+TEST(ArgumentErrorsTypes, DtypeSize) {
+  EXPECT_EQ(simdmax_dtype_size(SIMDMAX_F32), 4u);
+  EXPECT_EQ(simdmax_dtype_size(SIMDMAX_F16), 2u);
+  EXPECT_EQ(simdmax_dtype_size(SIMDMAX_BF16), 2u);
+  for (int bad : {3, -1, 255, 1 << 30}) EXPECT_EQ(simdmax_dtype_size(static_cast<simdmax_dtype>(bad)), 0u) << bad;
+}
+
+// The typed online functions: every error of the _f32 ones plus a type outside the enum and overlap across element
+// sizes; the state and the output untouched.
+TEST(ArgumentErrorsTypes, OnlineEntryPoints) {
+  const auto bad = static_cast<simdmax_dtype>(5);
+  std::vector<float> values(64, 0.25f);
+  simdmax_online_state state;
+  simdmax_online_init(&state);
+  ASSERT_EQ(simdmax_online_update_f32(&state, values.data(), 64), SIMDMAX_OK);
+  const simdmax_online_state state_before = state;
+  const auto same_state = [&] { return std::memcmp(&state, &state_before, sizeof(state)) == 0; };
+  for (simdmax_dtype x_type : kAllDtypes) {
+    TypedBuffer x(x_type, values.data(), values.size());
+    EXPECT_EQ(simdmax_online_update(nullptr, x_type, x.data(), 4), SIMDMAX_ERROR_NULL_POINTER);
+    EXPECT_EQ(simdmax_online_update(&state, bad, x.data(), 4), SIMDMAX_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(simdmax_online_update(&state, bad, nullptr, 0), SIMDMAX_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(simdmax_online_update(&state, x_type, nullptr, 4), SIMDMAX_ERROR_NULL_POINTER);
+    EXPECT_EQ(simdmax_online_update(&state, x_type, FarPointer(UINTPTR_MAX - 7), 64), SIMDMAX_ERROR_INVALID_SHAPE);
+    EXPECT_EQ(simdmax_online_update(&state, x_type, nullptr, 0), SIMDMAX_OK);
+    EXPECT_TRUE(same_state()) << DtypeName(x_type);
+    for (simdmax_dtype y_type : kAllDtypes) {
+      for (auto fn : {simdmax_online_normalize, simdmax_online_log_normalize}) {
+        std::vector<float> y = PatternBuffer();
+        const std::vector<float> before = y;
+        EXPECT_EQ(fn(nullptr, x_type, x.data(), y_type, Bytes(y), 8), SIMDMAX_ERROR_NULL_POINTER);
+        EXPECT_EQ(fn(&state, bad, x.data(), y_type, Bytes(y), 8), SIMDMAX_ERROR_INVALID_ARGUMENT);
+        EXPECT_EQ(fn(&state, x_type, x.data(), bad, Bytes(y), 8), SIMDMAX_ERROR_INVALID_ARGUMENT);
+        EXPECT_EQ(fn(&state, x_type, nullptr, y_type, Bytes(y), 8), SIMDMAX_ERROR_NULL_POINTER);
+        EXPECT_TRUE(SameBytes(y, before));
+        // Overlap in bytes: y one element of x's type after x; the same pointer with another type.
+        std::vector<float> shared = PatternBuffer();
+        const std::vector<float> shared_before = shared;
+        EXPECT_EQ(fn(&state, x_type, Bytes(shared), y_type, Bytes(shared) + simdmax_dtype_size(x_type), 8),
+                  SIMDMAX_ERROR_OVERLAP);
+        if (x_type != y_type) {
+          EXPECT_EQ(fn(&state, x_type, Bytes(shared), y_type, Bytes(shared), 8), SIMDMAX_ERROR_OVERLAP);
+        }
+        EXPECT_TRUE(SameBytes(shared, shared_before)) << DtypeName(x_type) << " -> " << DtypeName(y_type);
+      }
+    }
+  }
+}
 
 // The C++ API goes through the same checks and adds its own (views of different shapes).
 TEST(ArgumentErrorsCpp, StatusesAndUntouchedOutput) {

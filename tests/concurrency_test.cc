@@ -71,7 +71,7 @@ Results Compute(const std::vector<Batch>& batches) {
     results.emplace_back();
     for (const Batch& b : batches) {
       std::vector<float> y(b.x.size());
-      EXPECT_EQ(ep.fn(b.rows, b.cols, b.x.data(), b.cols, y.data(), b.cols), SIMDMAX_OK);
+      EXPECT_EQ(ep.Run(b.rows, b.cols, b.x.data(), b.cols, y.data(), b.cols), SIMDMAX_OK);
       results.back().push_back(std::move(y));
     }
   }
@@ -89,7 +89,7 @@ int RunAllAndCount(const std::vector<Batch>& batches, const Results& want) {
     for (size_t b = 0; b < batches.size(); ++b) {
       const Batch& batch = batches[b];
       std::vector<float> y(batch.x.size());
-      if (RowEntryPoints()[e].fn(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols) !=
+      if (RowEntryPoints()[e].Run(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols) !=
               SIMDMAX_OK ||
           !SameBits(y, want[e][b])) {
         ++mismatches;
@@ -224,7 +224,7 @@ TEST_F(Concurrency, TargetSwitchingWhileComputing) {
           for (size_t b = 0; b < batches_.size(); ++b) {
             const Batch& batch = batches_[b];
             std::vector<float> y(batch.x.size());
-            RowEntryPoints()[e].fn(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols);
+            RowEntryPoints()[e].Run(batch.rows, batch.cols, batch.x.data(), batch.cols, y.data(), batch.cols);
             bool matches_one = false;
             for (const Results& r : per_target) matches_one |= SameBits(y, r[e][b]);
             if (!matches_one) ++mismatches;

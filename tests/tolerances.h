@@ -9,6 +9,9 @@ namespace simdmax_test {
 
 inline constexpr uint64_t kSoftmaxMaxUlp = 2;
 inline constexpr uint64_t kLogSoftmaxMaxUlp = 1;
+// f16 and bf16 outputs (simdmax_softmax / simdmax_log_softmax / the typed online normalisations, any input type):
+// ULP of the output type against the reference rounded to it (tests/dtype.h UlpDistanceIn).
+inline constexpr uint64_t kHalfOutputMaxUlp = 1;
 
 // Online softmax (simdmax_online_*), measured by tests/online_softmax_test.cc on every target (printed as
 // "[measured]"): relative error of the running sum against one call and against the exact sum, for any block sizes

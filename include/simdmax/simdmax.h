@@ -4,7 +4,11 @@
  * No Highway or TBB type appears here: an engine in any language binds to these functions.
  *
  * Conventions shared by every function below
- * - Matrices are row-major; strides are in elements (floats), not bytes.
+ * - Matrices are row-major; strides are in elements (of the matrix's own element type), not bytes.
+ * - Element types (simdmax_dtype): f32, f16 (IEEE binary16) and bf16 (bfloat16), in any combination of input and
+ *   output. Inputs are widened exactly to f32, everything is computed in f32 as for the _f32 functions, and outputs
+ *   are rounded to nearest even (overflow to +-inf, NaN stays NaN). Half-precision outputs are within 1 ULP of
+ *   their type of the exact result rounded to that type (README.md, "Accuracy").
  * - Every function validates its arguments before touching memory. On any error it returns a status other than
  *   SIMDMAX_OK and leaves every output byte untouched.
  * - No C++ exception ever leaves a function of this header. An allocation failure gives SIMDMAX_ERROR_OUT_OF_MEMORY
@@ -47,6 +51,16 @@ typedef enum simdmax_status {
   SIMDMAX_ERROR_INTERNAL = 9       /* any other C++ exception inside simdmax (a bug, or a failed mutex or thread) */
 } simdmax_status;
 
+/* Element types of the typed entry points. */
+typedef enum simdmax_dtype {
+  SIMDMAX_F32 = 0,
+  SIMDMAX_F16 = 1, /* IEEE 754 binary16, stored as 16 bits */
+  SIMDMAX_BF16 = 2 /* bfloat16: the top 16 bits of an IEEE binary32 */
+} simdmax_dtype;
+
+/* Bytes per element: 4, 2, 2; 0 for a value outside the enum. */
+SIMDMAX_API size_t simdmax_dtype_size(simdmax_dtype type);
+
 /* A static, human-readable message for a status; "unknown status" for values outside the enum. Never NULL. */
 SIMDMAX_API const char* simdmax_status_string(simdmax_status status);
 
@@ -78,6 +92,26 @@ SIMDMAX_API simdmax_status simdmax_softmax_f32(size_t rows, size_t cols, const f
 SIMDMAX_API simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, const float* x, size_t x_stride, float* y,
                                                    size_t y_stride);
 
+/* Row-wise softmax / log-softmax over typed rows: x holds rows x cols elements of x_type with row stride x_stride,
+ * y holds elements of y_type with row stride y_stride (strides in elements of their own type). Any combination of
+ * the three types; simdmax_softmax_f32 is simdmax_softmax(..., SIMDMAX_F32, x, ..., SIMDMAX_F32, y, ...) (one code
+ * path). The contract is simdmax_softmax_f32's / simdmax_log_softmax_f32's (shapes, special values, threads,
+ * determinism), plus:
+ * - types: checked first; a value outside the enum is SIMDMAX_ERROR_INVALID_ARGUMENT (even with rows or cols 0).
+ * - aliasing, in bytes: in place = the same pointer, the same type and the same stride; any other overlap of the x
+ *   and y byte ranges is SIMDMAX_ERROR_OVERLAP (exact, row by row, when type and stride are the same; the spans
+ *   from first to last byte otherwise).
+ * - numerics: x widened exactly to f32; y rounded to nearest even from the f32 result. Special values in f16/bf16
+ *   encodings behave as in f32 (NaN, +-inf; f16 subnormal inputs are ordinary values). Half-precision outputs:
+ *   log-softmax values below -65504 become -inf in f16 and softmax values below half the smallest f16 subnormal
+ *   (2^-25) become 0, both the correct rounding.
+ * - accuracy: half-precision outputs within 1 ULP of their type (f32 outputs as the _f32 functions) against the
+ *   exact result of the widened inputs rounded to the output type (README.md, "Accuracy"). */
+SIMDMAX_API simdmax_status simdmax_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x,
+                                           size_t x_stride, simdmax_dtype y_type, void* y, size_t y_stride);
+SIMDMAX_API simdmax_status simdmax_log_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x,
+                                               size_t x_stride, simdmax_dtype y_type, void* y, size_t y_stride);
+
 /* ---- Online (streaming) softmax ----------------------------------------------------------------------------
  * The normaliser of a softmax over data that arrives in blocks (or is split across threads or devices), carried as
  * a running state: max = the largest input seen, sum = sum over the inputs seen of exp(x - max), in double.
@@ -108,6 +142,12 @@ SIMDMAX_API void simdmax_online_init(simdmax_online_state* state);
  * state is untouched on error. */
 SIMDMAX_API simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n);
 
+/* simdmax_online_update_f32 over a block of x_type elements (widened exactly; the state stays f32/f64).
+ * Errors as simdmax_online_update_f32, plus INVALID_ARGUMENT for a type outside the enum (checked after a NULL
+ * state). */
+SIMDMAX_API simdmax_status simdmax_online_update(simdmax_online_state* state, simdmax_dtype x_type, const void* x,
+                                                 size_t n);
+
 /* *state = the state of the union of the inputs of *state and *other. state == other is allowed (the inputs then
  * count twice). Commutative bit for bit; associative within the sum tolerance; empty is the identity (exactly).
  * Errors: NULL_POINTER (either NULL), state untouched. */
@@ -135,6 +175,15 @@ SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_sta
  * the max exactly; a running double sum cannot). */
 SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
                                                             size_t n);
+
+/* The normalisations over typed blocks: x of x_type, y of y_type (rounded to nearest even from the f32 result).
+ * Contracts of the _f32 functions; in place = the same pointer and the same type, any other byte overlap is
+ * OVERLAP; INVALID_ARGUMENT for a type outside the enum (checked after a NULL state). Half-precision outputs are
+ * within 1 ULP of their type beyond the _f32 functions' bounds (README.md). */
+SIMDMAX_API simdmax_status simdmax_online_normalize(const simdmax_online_state* state, simdmax_dtype x_type,
+                                                    const void* x, simdmax_dtype y_type, void* y, size_t n);
+SIMDMAX_API simdmax_status simdmax_online_log_normalize(const simdmax_online_state* state, simdmax_dtype x_type,
+                                                        const void* x, simdmax_dtype y_type, void* y, size_t n);
 
 /* ---- Fused attention ----------------------------------------------------------------------------------------
  * Scaled dot-product attention for one decode or prefill step, on the online softmax state (FlashAttention): keys

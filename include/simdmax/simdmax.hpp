@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -28,22 +29,55 @@ enum class Status {
 
 inline const char* ToString(Status status) { return simdmax_status_string(static_cast<simdmax_status>(status)); }
 
-// A read-only row-major matrix view; stride in elements (>= cols).
-struct ConstMatrixView {
-  const float* data = nullptr;
+// Half-precision element storage: the 16 bits as they lie in memory (IEEE binary16 / bfloat16), so that typed
+// views and overloads know the element type at compile time. No arithmetic: the library widens and rounds.
+struct f16 {
+  uint16_t bits;
+};
+struct bf16 {
+  uint16_t bits;
+};
+static_assert(sizeof(f16) == 2 && sizeof(bf16) == 2, "half-precision storage is 16 bits");
+
+// The simdmax_dtype of an element type: float, f16 or bf16.
+template <class T>
+struct DtypeOf;
+template <>
+struct DtypeOf<float> {
+  static constexpr simdmax_dtype value = SIMDMAX_F32;
+};
+template <>
+struct DtypeOf<f16> {
+  static constexpr simdmax_dtype value = SIMDMAX_F16;
+};
+template <>
+struct DtypeOf<bf16> {
+  static constexpr simdmax_dtype value = SIMDMAX_BF16;
+};
+template <class T>
+inline constexpr simdmax_dtype kDtype = DtypeOf<T>::value;
+
+// A read-only row-major matrix view of elements T (float, f16, bf16); stride in elements (>= cols).
+template <class T>
+struct BasicConstMatrixView {
+  const T* data = nullptr;
   size_t rows = 0;
   size_t cols = 0;
   size_t stride = 0;
 };
 
-// A writable row-major matrix view; stride in elements (>= cols).
-struct MatrixView {
-  float* data = nullptr;
+// A writable row-major matrix view of elements T; stride in elements (>= cols).
+template <class T>
+struct BasicMatrixView {
+  T* data = nullptr;
   size_t rows = 0;
   size_t cols = 0;
   size_t stride = 0;
-  operator ConstMatrixView() const { return ConstMatrixView{data, rows, cols, stride}; }  // NOLINT
+  operator BasicConstMatrixView<T>() const { return BasicConstMatrixView<T>{data, rows, cols, stride}; }  // NOLINT
 };
+
+using ConstMatrixView = BasicConstMatrixView<float>;
+using MatrixView = BasicMatrixView<float>;
 
 // Row-wise softmax of x into y; contract, special values and accuracy as simdmax_softmax_f32. x and y must have
 // the same rows and cols (kInvalidArgument otherwise); y.data == x.data with equal strides is in place.
@@ -66,6 +100,40 @@ inline Status LogSoftmax(const float* x, float* y, size_t n) {
   return static_cast<Status>(simdmax_log_softmax_f32(1, n, x, n, y, n));
 }
 
+// Typed row-wise softmax / log-softmax (simdmax_softmax / simdmax_log_softmax): any of float, f16, bf16 in and out,
+// e.g. Softmax(BasicConstMatrixView<bf16>{...}, BasicMatrixView<float>{...}). x and y must have the same rows and
+// cols (kInvalidArgument otherwise); in place = the same data, type and stride.
+template <class TX, class TY>
+inline Status Softmax(BasicConstMatrixView<TX> x, BasicMatrixView<TY> y) {
+  if (x.rows != y.rows || x.cols != y.cols) return Status::kInvalidArgument;
+  return static_cast<Status>(
+      simdmax_softmax(x.rows, x.cols, kDtype<TX>, x.data, x.stride, kDtype<TY>, y.data, y.stride));
+}
+template <class TX, class TY>
+inline Status LogSoftmax(BasicConstMatrixView<TX> x, BasicMatrixView<TY> y) {
+  if (x.rows != y.rows || x.cols != y.cols) return Status::kInvalidArgument;
+  return static_cast<Status>(
+      simdmax_log_softmax(x.rows, x.cols, kDtype<TX>, x.data, x.stride, kDtype<TY>, y.data, y.stride));
+}
+// In place on a writable view (and x given as a writable view).
+template <class TX, class TY>
+inline Status Softmax(BasicMatrixView<TX> x, BasicMatrixView<TY> y) {
+  return Softmax(BasicConstMatrixView<TX>(x), y);
+}
+template <class TX, class TY>
+inline Status LogSoftmax(BasicMatrixView<TX> x, BasicMatrixView<TY> y) {
+  return LogSoftmax(BasicConstMatrixView<TX>(x), y);
+}
+// One contiguous typed row of n elements.
+template <class TX, class TY>
+inline Status Softmax(const TX* x, TY* y, size_t n) {
+  return static_cast<Status>(simdmax_softmax(1, n, kDtype<TX>, x, n, kDtype<TY>, y, n));
+}
+template <class TX, class TY>
+inline Status LogSoftmax(const TX* x, TY* y, size_t n) {
+  return static_cast<Status>(simdmax_log_softmax(1, n, kDtype<TX>, x, n, kDtype<TY>, y, n));
+}
+
 // Running state of a streaming softmax (simdmax_online_*): a plain value, cheap to copy; the empty state on
 // construction. Contracts, special values and accuracy as the C functions.
 class OnlineSoftmax {
@@ -76,6 +144,11 @@ class OnlineSoftmax {
   // Folds x[0, n) into the state.
   Status Update(const float* x, size_t n) { return static_cast<Status>(simdmax_online_update_f32(&state_, x, n)); }
   Status Update(const std::vector<float>& x) { return Update(x.data(), x.size()); }
+  // Folds a typed block (f16, bf16) into the state.
+  template <class T>
+  Status Update(const T* x, size_t n) {
+    return static_cast<Status>(simdmax_online_update(&state_, kDtype<T>, x, n));
+  }
   // The state of the union of both inputs.
   Status Merge(const OnlineSoftmax& other) { return static_cast<Status>(simdmax_online_merge(&state_, &other.state_)); }
   // log(sum exp(x)) over the inputs seen; -inf when empty.
@@ -86,6 +159,15 @@ class OnlineSoftmax {
   }
   Status LogNormalize(const float* x, float* y, size_t n) const {
     return static_cast<Status>(simdmax_online_log_normalize_f32(&state_, x, y, n));
+  }
+  // Typed blocks: any of float, f16, bf16 in and out.
+  template <class TX, class TY>
+  Status Normalize(const TX* x, TY* y, size_t n) const {
+    return static_cast<Status>(simdmax_online_normalize(&state_, kDtype<TX>, x, kDtype<TY>, y, n));
+  }
+  template <class TX, class TY>
+  Status LogNormalize(const TX* x, TY* y, size_t n) const {
+    return static_cast<Status>(simdmax_online_log_normalize(&state_, kDtype<TX>, x, kDtype<TY>, y, n));
   }
 
   float Max() const { return state_.max; }

@@ -61,8 +61,17 @@ enum class Layout : uint8_t { kSeparate, kInPlace, kSharedBuffer, kNullX, kNullY
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);
-  const auto& entry_points = simdmax_test::RowEntryPoints();
-  const RowEntryPoint& ep = entry_points[fdp.ConsumeIntegralInRange<size_t>(0, entry_points.size() - 1)];
+  // The f32 -> f32 entry points (the _f32 functions and the typed ones with both types f32). The half-precision
+  // pairs are not fuzzed yet: their float-data wrapper (RowEntryPoint::Run) copies x and y into typed buffers, which
+  // this harness's shared-buffer and in-place layouts would need to mirror byte for byte.
+  static const std::vector<const RowEntryPoint*> entry_points = [] {
+    std::vector<const RowEntryPoint*> f32;
+    for (const RowEntryPoint& e : simdmax_test::RowEntryPoints()) {
+      if (e.x_type == SIMDMAX_F32 && e.y_type == SIMDMAX_F32) f32.push_back(&e);
+    }
+    return f32;
+  }();
+  const RowEntryPoint& ep = *entry_points[fdp.ConsumeIntegralInRange<size_t>(0, entry_points.size() - 1)];
 
   // Target: an index into the list, or (rarely) a name that must be rejected without changing the selection.
   const uint8_t target_byte = fdp.ConsumeIntegral<uint8_t>();
@@ -174,9 +183,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!rows_intersect || want == SIMDMAX_ERROR_OVERLAP, "model");
   }
 
-  const simdmax_status got = ep.fn(call_rows, cols, call_x, xs, call_y, ys);
-  FUZZ_CHECK(got == want, "%s rows=%zu cols=%zu xs=%zu ys=%zu layout=%d: status %d, want %d", ep.name, call_rows, cols,
-             xs, ys, static_cast<int>(layout), got, want);
+  const simdmax_status got = ep.Run(call_rows, cols, call_x, xs, call_y, ys);
+  FUZZ_CHECK(got == want, "%s rows=%zu cols=%zu xs=%zu ys=%zu layout=%d: status %d, want %d", ep.name.c_str(),
+             call_rows, cols, xs, ys, static_cast<int>(layout), got, want);
 
   // Bytes: on error or a no-op, nothing changed; on success, only the output rows.
   const bool wrote = (got == SIMDMAX_OK && call_rows > 0 && cols > 0);
@@ -192,7 +201,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(memcmp(&buffer[i], &before[i], sizeof(float)) == 0,
                "%s wrote outside the output rows at %zu "
                "(rows=%zu cols=%zu xs=%zu ys=%zu layout=%d)",
-               ep.name, i, rows, cols, xs, ys, static_cast<int>(layout));
+               ep.name.c_str(), i, rows, cols, xs, ys, static_cast<int>(layout));
   }
   if (!x_separate.empty()) {
     FUZZ_CHECK(memcmp(x_separate.data(), x_values.data(), x_span * sizeof(float)) == 0, "input modified");
@@ -208,12 +217,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t c = 0; c < cols; ++c) has_nan |= isnan(xr[c]);
     for (size_t c = 0; c < cols; ++c) {
       FUZZ_CHECK(has_nan == static_cast<bool>(isnan(yr[c])), "%s on %s: NaN rule, row %zu col %zu of %zu: got %.9g",
-                 ep.name, simdmax_selected_target(), r, c, cols, yr[c]);
+                 ep.name.c_str(), simdmax_selected_target(), r, c, cols, yr[c]);
     }
     const std::vector<long double> ref = simdmax_test::ReferenceRow(ep.op, xr, cols);
     for (size_t c = 0; c < cols; ++c) {
       const uint64_t ulp = simdmax_test::UlpDistance(yr[c], ref[c]);
-      FUZZ_CHECK(ulp <= ep.max_ulp, "%s on %s: row %zu col %zu of %zu: got %.9g want %.9Lg (%llu ulp)", ep.name,
+      FUZZ_CHECK(ulp <= ep.max_ulp, "%s on %s: row %zu col %zu of %zu: got %.9g want %.9Lg (%llu ulp)", ep.name.c_str(),
                  simdmax_selected_target(), r, c, cols, yr[c], ref[c], static_cast<unsigned long long>(ulp));
     }
   }
@@ -224,11 +233,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const float* again_x = x_separate.empty() ? again.data() + (x - buffer.data()) : x_again.data();
   float* again_y = again.data() + (y - buffer.data());
   simdmax_fuzz::SetThreads(threads == 1 ? 2 : 1);
-  FUZZ_CHECK(ep.fn(rows, cols, again_x, xs, again_y, ys) == SIMDMAX_OK, "rerun");
+  FUZZ_CHECK(ep.Run(rows, cols, again_x, xs, again_y, ys) == SIMDMAX_OK, "rerun");
   for (size_t r = 0; r < rows; ++r) {
     FUZZ_CHECK(memcmp(y + r * ys, again_y + r * ys, cols * sizeof(float)) == 0,
-               "%s on %s: row %zu differs between %zu and %zu threads", ep.name, simdmax_selected_target(), r, threads,
-               threads == 1 ? size_t{2} : size_t{1});
+               "%s on %s: row %zu differs between %zu and %zu threads", ep.name.c_str(), simdmax_selected_target(), r,
+               threads, threads == 1 ? size_t{2} : size_t{1});
   }
   return 0;
 }

@@ -1,0 +1,196 @@
+// The tolerance suite for the typed entry points (simdmax_softmax / simdmax_log_softmax and the typed online
+// normalisations): every (input, output) type pair on every target, against the long-double reference of the
+// inputs as the library sees them (rounded to the input type, widened exactly), rounded to the output type; bounds
+// in ULPs of the output type (tests/tolerances.h). Prints the fraction of half-precision outputs that are
+// correctly rounded ("[measured]").
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "simdmax/simdmax.h"
+#include "tests/dtype.h"
+#include "tests/entry_points.h"
+#include "tests/inputs.h"
+#include "tests/reference.h"
+#include "tests/target_fixture.h"
+#include "tests/tolerances.h"
+
+namespace simdmax_test {
+namespace {
+
+// Tails, a few vector multiples, and rows of several chunks (kernels/row_chunks.h: 16K elements per chunk).
+std::vector<size_t> TypedLengths() {
+  std::vector<size_t> lengths;
+  for (size_t n : ShortLengths()) {
+    if (n <= 67 || n == 127 || n == 1000 || n == 4097 || n == 32000 || n == 128000) lengths.push_back(n);
+  }
+  return lengths;
+}
+
+struct Case {
+  std::vector<float> x;  // quantized to the input type
+  std::vector<long double> ref;
+};
+const Case& GetCase(Op op, simdmax_dtype x_type, Distribution dist, size_t n) {
+  static std::map<std::tuple<int, int, int, size_t>, Case> cache;
+  const auto key = std::make_tuple(static_cast<int>(op), static_cast<int>(x_type), static_cast<int>(dist), n);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  Case c;
+  c.x = MakeRow(dist, n, /*seed=*/7);
+  for (float& v : c.x) v = Quantize(x_type, v);
+  c.ref = ReferenceRow(op, c.x.data(), n);
+  return cache.emplace(key, std::move(c)).first->second;
+}
+
+class TypedAccuracy : public PerTarget {};
+
+TEST_P(TypedAccuracy, EveryTypePairWithinTheBound) {
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    if (ep.typed_fn == nullptr) continue;
+    size_t half_outputs = 0, correctly_rounded = 0;
+    for (Distribution dist : kAllDistributions) {
+      for (size_t n : TypedLengths()) {
+        const Case& c = GetCase(ep.op, ep.x_type, dist, n);
+        std::vector<float> y(n);
+        ASSERT_EQ(ep.Run(1, n, c.x.data(), n, y.data(), n), SIMDMAX_OK);
+        for (size_t i = 0; i < n; ++i) {
+          const uint64_t ulp = ep.Ulp(y[i], c.ref[i]);
+          ASSERT_LE(ulp, ep.max_ulp) << ep.name << " " << DistributionName(dist) << " n=" << n << " at " << i
+                                     << ": got " << y[i] << " want " << static_cast<double>(c.ref[i]);
+          // (bf16 below FLT_MIN: the f32 allowance, tests/dtype.h; not counted as a rounding.)
+          if (ep.y_type != SIMDMAX_F32 && !(ep.y_type == SIMDMAX_BF16 && std::fabs(c.ref[i]) < FLT_MIN)) {
+            ++half_outputs;
+            correctly_rounded += CorrectlyRounded(ep.y_type, y[i], c.ref[i]);
+          }
+        }
+      }
+    }
+    if (half_outputs != 0) {
+      printf("[measured] %s %s: %.5f%% of %zu outputs correctly rounded\n", GetParam().c_str(), ep.name.c_str(),
+             100.0 * static_cast<double>(correctly_rounded) / static_cast<double>(half_outputs), half_outputs);
+    }
+  }
+}
+
+// What rounding to a half-precision output means at the ends of its range (the correct rounding, not a flush):
+// log-softmax values below -65504 (more precisely, at or below -65520) are -inf in f16 but finite in bf16; softmax
+// values below 2^-25 are 0 in f16; bf16 keeps f32's range.
+TEST_P(TypedAccuracy, HalfPrecisionRangeEnds) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (simdmax_dtype x_type : kAllDtypes) {
+    const std::vector<float> values = {0.0f, -70000.0f, -60000.0f, -20.0f};
+    const TypedBuffer x(x_type, values.data(), values.size());
+    uint16_t y[4];
+    ASSERT_EQ(simdmax_log_softmax(1, 4, x_type, x.data(), 4, SIMDMAX_F16, y, 4), SIMDMAX_OK);
+    if (x_type != SIMDMAX_F16) {  // -70000 is -inf already as an f16 input
+      EXPECT_EQ(F16BitsValue(y[1]), -kInf) << DtypeName(x_type);
+    }
+    EXPECT_EQ(F16BitsValue(y[2]), static_cast<long double>(Quantize(SIMDMAX_F16, Quantize(x_type, -60000.0f))))
+        << DtypeName(x_type);
+    ASSERT_EQ(simdmax_log_softmax(1, 4, x_type, x.data(), 4, SIMDMAX_BF16, y, 4), SIMDMAX_OK);
+    if (x_type != SIMDMAX_F16) {
+      EXPECT_EQ(BF16BitsValue(y[1]), static_cast<long double>(Quantize(SIMDMAX_BF16, Quantize(x_type, -70000.0f))));
+    }
+    // Softmax of [0, -17.4, -17.3, -30]: exp(-17.4) = 2.79e-8 < 2^-25 = 2.98e-8 rounds to 0 in f16, exp(-17.3) =
+    // 3.07e-8 > 2^-25 rounds to the smallest subnormal 2^-24; bf16 keeps them all.
+    const std::vector<float> small = {0.0f, -17.4f, -17.3f, -30.0f};
+    const TypedBuffer xs(x_type, small.data(), small.size());
+    ASSERT_EQ(simdmax_softmax(1, 4, x_type, xs.data(), 4, SIMDMAX_F16, y, 4), SIMDMAX_OK);
+    EXPECT_EQ(y[1], 0u) << DtypeName(x_type);
+    if (x_type == SIMDMAX_F32) EXPECT_EQ(y[2], 1u);  // (bf16/f16 inputs move -17.3 a little)
+    EXPECT_EQ(y[3], 0u);
+    ASSERT_EQ(simdmax_softmax(1, 4, x_type, xs.data(), 4, SIMDMAX_BF16, y, 4), SIMDMAX_OK);
+    EXPECT_GT(BF16BitsValue(y[3]), 0.0L);
+  }
+}
+
+// Special values in f16/bf16 encodings through every typed pair: NaN (quiet and signalling patterns), +-inf, f16
+// subnormal inputs, against the reference's semantics (the special-values suite covers them at every position).
+TEST_P(TypedAccuracy, HalfPrecisionSpecialEncodings) {
+  const uint16_t f16_inputs[][4] = {
+      {0x7E00, 0x3C00, 0x0000, 0xBC00},  // quiet NaN
+      {0x7C01, 0x3C00, 0x0000, 0xBC00},  // signalling NaN pattern
+      {0x7C00, 0x3C00, 0x7C00, 0xBC00},  // two +inf
+      {0xFC00, 0x3C00, 0xFC00, 0xBC00},  // -inf masked
+      {0x0001, 0x03FF, 0x8001, 0x0000},  // subnormals: all but equal
+      {0xFC00, 0xFC00, 0xFC00, 0xFC00},  // fully masked
+  };
+  const uint16_t bf16_inputs[][4] = {
+      {0x7FC0, 0x3F80, 0x0000, 0xBF80}, {0x7F81, 0x3F80, 0x0000, 0xBF80}, {0x7F80, 0x3F80, 0x7F80, 0xBF80},
+      {0xFF80, 0x3F80, 0xFF80, 0xBF80}, {0x0001, 0x007F, 0x8001, 0x0000}, {0xFF80, 0xFF80, 0xFF80, 0xFF80},
+  };
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    if (ep.typed_fn == nullptr || ep.x_type == SIMDMAX_F32) continue;
+    for (size_t r = 0; r < 6; ++r) {
+      const uint16_t* bits = ep.x_type == SIMDMAX_F16 ? f16_inputs[r] : bf16_inputs[r];
+      float x[4];
+      for (int i = 0; i < 4; ++i) x[i] = BitsValue(ep.x_type, bits[i]);
+      const std::vector<long double> ref = ReferenceRow(ep.op, x, 4);
+      unsigned char y[16];
+      ASSERT_EQ(ep.Call(1, 4, bits, 4, y, 4), SIMDMAX_OK);
+      for (int i = 0; i < 4; ++i) {
+        uint32_t out_bits = 0;
+        std::memcpy(&out_bits, y + i * simdmax_dtype_size(ep.y_type), simdmax_dtype_size(ep.y_type));
+        const float out = BitsValue(ep.y_type, out_bits);
+        EXPECT_LE(ep.Ulp(out, ref[i]), ep.max_ulp) << ep.name << " row " << r << " at " << i << ": " << out;
+      }
+    }
+  }
+}
+
+// The typed online state and normalisations: an update over typed x gives the state of the f32 update over the
+// widened values, bit for bit (the same kernel after an exact widening); normalising into each output type is
+// within the online bounds of tests/tolerances.h for f32 outputs and 1 ULP for half outputs.
+TEST_P(TypedAccuracy, OnlineEntryPoints) {
+  for (simdmax_dtype x_type : kAllDtypes) {
+    for (size_t n : {size_t{1}, size_t{17}, size_t{1000}, size_t{5000}}) {
+      std::vector<float> values = MakeRow(Distribution::kUniform10, n, 3);
+      for (float& v : values) v = Quantize(x_type, v);
+      const TypedBuffer x(x_type, values.data(), n);
+      simdmax_online_state typed, f32;
+      simdmax_online_init(&typed);
+      simdmax_online_init(&f32);
+      ASSERT_EQ(simdmax_online_update(&typed, x_type, x.data(), n), SIMDMAX_OK);
+      ASSERT_EQ(simdmax_online_update_f32(&f32, values.data(), n), SIMDMAX_OK);
+      EXPECT_EQ(typed.max, f32.max);
+      EXPECT_EQ(typed.sum, f32.sum) << DtypeName(x_type) << " n=" << n;
+      for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+        const std::vector<long double> ref = ReferenceRow(op, values.data(), n);
+        for (simdmax_dtype y_type : kAllDtypes) {
+          std::vector<unsigned char> y(n * 4);
+          const auto fn = op == Op::kSoftmax ? simdmax_online_normalize : simdmax_online_log_normalize;
+          ASSERT_EQ(fn(&typed, x_type, x.data(), y_type, y.data(), n), SIMDMAX_OK);
+          const uint64_t bound = y_type != SIMDMAX_F32 ? kHalfOutputMaxUlp
+                                 : op == Op::kSoftmax  ? kOnlineNormalizeMaxUlp
+                                                       : kOnlineLogNormalizeMaxUlp;
+          for (size_t i = 0; i < n; ++i) {
+            uint32_t bits = 0;
+            std::memcpy(&bits, &y[i * simdmax_dtype_size(y_type)], simdmax_dtype_size(y_type));
+            const float out = BitsValue(y_type, bits);
+            // Log-normalise's outputs near 0 (the max) carry an absolute error (tests/tolerances.h).
+            if (op == Op::kLogSoftmax && y_type == SIMDMAX_F32 && std::fabs(static_cast<double>(ref[i])) < 1e-6) {
+              EXPECT_NEAR(out, static_cast<double>(ref[i]), kOnlineLogNormalizeAbsTol);
+              continue;
+            }
+            ASSERT_LE(UlpDistanceIn(y_type, out, ref[i]), bound)
+                << OpName(op) << " " << DtypeName(x_type) << " -> " << DtypeName(y_type) << " n=" << n << " at " << i
+                << ": got " << out << " want " << static_cast<double>(ref[i]);
+          }
+        }
+      }
+    }
+  }
+}
+
+SIMDMAX_INSTANTIATE_PER_TARGET(TypedAccuracy);
+
+}  // namespace
+}  // namespace simdmax_test
