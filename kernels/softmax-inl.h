@@ -140,8 +140,8 @@ HWY_INLINE ExpSum ExpSumFor(D d, const TX* x, float* y, size_t n, float max, con
 // kScaledExpMaxAbs (any entries <= max, -inf included, no NaN): e = exp(x) 2^s = exp(x - offset) with
 // offset = -s ln 2, stored to y if kStore, summed with the seeded compensated sum (every term <= 2^1.5 < 4, the
 // seed). No TwoSum, no masked variant: ~10 operations per vector fewer than ExpPass. Returns the sum; *offset is set.
-template <bool kStore, class D>
-HWY_INLINE double ScaledExpPass(D d, const float* x, float* y, size_t n, float max, double* offset) {
+template <bool kStore, class D, class TX>
+HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max, double* offset) {
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
   const float shift = ScaledExpShift(max);
