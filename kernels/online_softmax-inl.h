@@ -92,21 +92,14 @@ HWY_NOINLINE void TypedOnlineNormalize(float max, double sum, const void* x_unty
   using V = hn::Vec<D>;
   const D d;
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  if (isnan(max) || isnan(sum)) {
-    const V nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());
-    MapRow(d, x, y, n, 0.0f, [&](V, auto...) HWY_ATTR { return nan; });
-    return;
-  }
-  if (max == -kInf) {
-    const V fill = hn::Set(d, log ? -kInf : 0.0f);
-    MapRow(d, x, y, n, 0.0f, [&](V, auto...) HWY_ATTR { return fill; });
-    return;
-  }
-  if (max == kInf) {
-    const V at_inf = hn::Set(d, log ? static_cast<float>(-::log(sum)) : static_cast<float>(1.0 / sum));
-    const V elsewhere = hn::Set(d, log ? -kInf : 0.0f);
-    MapRow(d, x, y, n, 0.0f,
-           [&](V v, auto...) HWY_ATTR { return hn::IfThenElse(hn::Eq(v, hn::Set(d, kInf)), at_inf, elsewhere); });
+  // The special states finish like a special chunk of a row (kernels/special_rows-inl.h): NaN everywhere; empty:
+  // 0 / -inf; +inf entries share the mass (sum counts them): 1/sum / -log(sum) there, 0 / -inf elsewhere.
+  if (isnan(max) || isnan(sum) || max == -kInf || max == kInf) {
+    ChunkFinish special{};
+    special.kind = max == kInf && !isnan(sum) ? ChunkFinish::kInfSplit : ChunkFinish::kFill;
+    special.fill = (isnan(max) || isnan(sum)) ? std::numeric_limits<float>::quiet_NaN() : (log ? -kInf : 0.0f);
+    special.at_inf = log ? static_cast<float>(-::log(sum)) : static_cast<float>(1.0 / sum);
+    FinishSpecialChunk(d, x, y, n, special);
     return;
   }
   if (log) {
