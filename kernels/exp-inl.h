@@ -45,6 +45,44 @@ constexpr float kFlushBelow = -110.0f;
 constexpr float kFlushBelow = -87.5f;
 #endif
 
+// The pieces ExpOfPair and ExpScaled share (one definition of the reduction and the polynomial).
+struct ExpCoefficients {
+  static constexpr float kLog2E = 1.44269502f;
+  static constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
+  static constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
+  static constexpr float kLn2Lo = -2.12194440e-4f;
+  // Q(r) coefficients (r^2 .. r^6 of exp), minimax relative error 3.5e-9 on [-0.354, 0.354].
+  static constexpr float kC2 = 0.49999994f;
+  static constexpr float kC3 = 0.16666509f;
+  static constexpr float kC4 = 0.041668531f;
+  static constexpr float kC5 = 0.0083701406f;
+  static constexpr float kC6 = 0.0013811657f;
+};
+
+// Cody-Waite reduction of x (|x| <= ~1419): n = round(x log2 e), also left in the low mantissa bits of `shifted`
+// (for building 2^n); returns x - n * ln2_hi, exact (n * kLn2Hi has <= 23 significant bits, and the subtraction is
+// exact by Sterbenz). The caller adds -n * kLn2Lo (and any low part of the argument).
+template <class D, class V>
+HWY_INLINE V ReduceExpArgument(D d, V x, V& n, V& shifted) {
+  using C = ExpCoefficients;
+  shifted = hn::MulAdd(x, hn::Set(d, C::kLog2E), hn::Set(d, C::kShifter));
+  n = hn::Sub(shifted, hn::Set(d, C::kShifter));
+  return hn::NegMulAdd(n, hn::Set(d, C::kLn2Hi), x);
+}
+
+// exp(r) for |r| <= 0.354 as 1 + (r + r^2 Q(r)), the small part summed before the 1 so that its rounding is scaled
+// down.
+template <class D, class V>
+HWY_INLINE V ExpPolynomial(D d, V r) {
+  using C = ExpCoefficients;
+  const V r2 = hn::Mul(r, r);
+  V q = hn::MulAdd(hn::Set(d, C::kC6), r, hn::Set(d, C::kC5));
+  q = hn::MulAdd(q, r, hn::Set(d, C::kC4));
+  q = hn::MulAdd(q, r, hn::Set(d, C::kC3));
+  q = hn::MulAdd(q, r, hn::Set(d, C::kC2));
+  return hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+}
+
 // exp(hi + lo) for finite hi <= 0.5 and |lo| <= ulp(hi). Arguments below kFlushBelow are clamped, so those lanes
 // return a value below FLT_MIN (not necessarily 0): harmless in a sum >= 1, and an output below FLT_MIN counts as
 // exact. Callers that need an exact 0 (masked -inf entries) use ExpOfPairMasked.
@@ -56,32 +94,14 @@ constexpr float kFlushBelow = -87.5f;
 template <int kScaleLog2 = 0, class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
   static_assert(kScaleLog2 >= 0 && kScaleLog2 <= 64, "2^(n + kScaleLog2) must stay a normal float");
-  constexpr float kLog2E = 1.44269502f;
-  constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-  constexpr float kLn2Hi = 0.693359375f;   // 12 significant bits
-  constexpr float kLn2Lo = -2.12194440e-4f;
-  // Q(r) coefficients (r^2 .. r^6 of exp), minimax relative error 3.5e-9 on [-0.354, 0.354].
-  constexpr float kC2 = 0.49999994f;
-  constexpr float kC3 = 0.16666509f;
-  constexpr float kC4 = 0.041668531f;
-  constexpr float kC5 = 0.0083701406f;
-  constexpr float kC6 = 0.0013811657f;
-
   // One Max instead of a compare and a select: keeps n >= -126 so that 2^n below is a normal float, and keeps
   // huge negative arguments from turning the reduction into inf - inf.
   constexpr float kClamp = kFlushBelow - static_cast<float>(kScaleLog2) * 0.69314718f;
   const V x = hn::Max(hi, hn::Set(d, kClamp));
-  const V shifted = hn::MulAdd(x, hn::Set(d, kLog2E), hn::Set(d, kShifter));
-  const V n = hn::Sub(shifted, hn::Set(d, kShifter));
-  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), x);   // exact
-  const V r_lo = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), lo);  // tiny: rounding error <= 2^-36
-  const V r = hn::Add(r_hi, r_lo);
-  const V r2 = hn::Mul(r, r);
-  V q = hn::MulAdd(hn::Set(d, kC6), r, hn::Set(d, kC5));
-  q = hn::MulAdd(q, r, hn::Set(d, kC4));
-  q = hn::MulAdd(q, r, hn::Set(d, kC3));
-  q = hn::MulAdd(q, r, hn::Set(d, kC2));
-  const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+  V n, shifted;
+  const V r_hi = ReduceExpArgument(d, x, n, shifted);                        // exact
+  const V r_lo = hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), lo);  // tiny: rounding error <= 2^-36
+  const V p = ExpPolynomial(d, hn::Add(r_hi, r_lo));
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   // vscalefps: p * 2^n in one instruction (Highway 1.0.3 has no op for it).
   (void)shifted;
@@ -106,30 +126,14 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
 inline constexpr float kScaledExpMaxAbs = 1024.0f;
 
 // s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
-HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * 1.44269502f); }
+HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * ExpCoefficients::kLog2E); }
 
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
-  constexpr float kLog2E = 1.44269502f;
-  constexpr float kShifter = 12582912.0f;
-  constexpr float kLn2Hi = 0.693359375f;
-  constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kC2 = 0.49999994f;
-  constexpr float kC3 = 0.16666509f;
-  constexpr float kC4 = 0.041668531f;
-  constexpr float kC5 = 0.0083701406f;
-  constexpr float kC6 = 0.0013811657f;
   const V xc = hn::Max(x, clamp_at);
-  const V shifted = hn::MulAdd(xc, hn::Set(d, kLog2E), hn::Set(d, kShifter));
-  const V n = hn::Sub(shifted, hn::Set(d, kShifter));
-  const V r_hi = hn::NegMulAdd(n, hn::Set(d, kLn2Hi), xc);  // exact
-  const V r = hn::NegMulAdd(n, hn::Set(d, kLn2Lo), r_hi);
-  const V r2 = hn::Mul(r, r);
-  V q = hn::MulAdd(hn::Set(d, kC6), r, hn::Set(d, kC5));
-  q = hn::MulAdd(q, r, hn::Set(d, kC4));
-  q = hn::MulAdd(q, r, hn::Set(d, kC3));
-  q = hn::MulAdd(q, r, hn::Set(d, kC2));
-  const V p = hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+  V n, shifted;
+  const V r_hi = ReduceExpArgument(d, xc, n, shifted);  // exact
+  const V p = ExpPolynomial(d, hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi));
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   return V{_mm512_scalef_ps(p.raw, hn::Add(n, shift).raw)};
 #else
