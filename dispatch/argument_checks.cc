@@ -60,11 +60,14 @@ bool TensorSpan(const float* p, size_t heads, size_t head_stride, size_t rows, s
 
 }  // namespace
 
-bool ToElementType(simdmax_dtype type, ElementType* element_type) {
-  // As an int: a C caller may pass any value, which a C++ enum need not be able to hold.
+int DtypeBits(const simdmax_dtype& type) {
   static_assert(sizeof(simdmax_dtype) == sizeof(int), "simdmax_dtype is an int-sized enum");
   int value = 0;
   memcpy(&value, &type, sizeof(value));
+  return value;
+}
+
+bool ToElementType(int value, ElementType* element_type) {
   if (value < 0 || value >= static_cast<int>(kElementTypeCount)) return false;
   *element_type = static_cast<ElementType>(value);
   return true;

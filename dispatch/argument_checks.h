@@ -10,9 +10,13 @@
 
 namespace simdmax {
 
-// The element type of a public simdmax_dtype value: false for a value outside the enum (the caller returns
-// INVALID_ARGUMENT). Reads the value as an int, so any bit pattern a C caller passes is well defined here.
-bool ToElementType(simdmax_dtype type, ElementType* element_type);
+// The bits of a simdmax_dtype argument as an int, read without loading it as the enum. A C caller may pass any
+// int; C++ may not hold a value outside the enum's range in a simdmax_dtype (undefined behaviour, reported by
+// UBSan's -fsanitize=enum), so the C entry points take the argument's address here and use only the int after.
+int DtypeBits(const simdmax_dtype& type);
+// The element type of a simdmax_dtype value (DtypeBits): false for a value outside the enum (the caller returns
+// SIMDMAX_ERROR_INVALID_ARGUMENT).
+bool ToElementType(int value, ElementType* element_type);
 
 // Checks a rows x cols matrix pair for the row-wise ops, in this order: NULL_POINTER, INVALID_STRIDE,
 // INVALID_SHAPE (the span (rows - 1) * stride + cols elements of its type overflows size_t bytes or the address

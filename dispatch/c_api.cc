@@ -63,8 +63,8 @@ static_assert(static_cast<int>(ElementType::kF32) == SIMDMAX_F32 &&
 enum class RowOpKind { kSoftmax, kLogSoftmax };
 
 // The one path of every row-wise entry point (the _f32 functions included): types, then shapes, then kernels.
-simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, simdmax_dtype x_dtype, const void* x, size_t x_stride,
-                        simdmax_dtype y_dtype, void* y, size_t y_stride) {
+simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, int x_dtype, const void* x, size_t x_stride,
+                        int y_dtype, void* y, size_t y_stride) {
   ElementType x_type, y_type;
   if (!ToElementType(x_dtype, &x_type) || !ToElementType(y_dtype, &y_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
   if (rows == 0 || cols == 0) return SIMDMAX_OK;
@@ -76,7 +76,7 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, simdmax_dtype x_
   return SIMDMAX_OK;
 }
 
-simdmax_status RunOnlineUpdate(simdmax_online_state* state, simdmax_dtype x_dtype, const void* x, size_t n) {
+simdmax_status RunOnlineUpdate(simdmax_online_state* state, int x_dtype, const void* x, size_t n) {
   if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
   ElementType x_type;
   if (!ToElementType(x_dtype, &x_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
@@ -95,8 +95,8 @@ simdmax_status RunOnlineUpdate(simdmax_online_state* state, simdmax_dtype x_dtyp
   return SIMDMAX_OK;
 }
 
-simdmax_status RunOnlineNormalize(const simdmax_online_state* state, simdmax_dtype x_dtype, const void* x,
-                                  simdmax_dtype y_dtype, void* y, size_t n, bool log) {
+simdmax_status RunOnlineNormalize(const simdmax_online_state* state, int x_dtype, const void* x, int y_dtype, void* y,
+                                  size_t n, bool log) {
   if (state == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
   ElementType x_type, y_type;
   if (!ToElementType(x_dtype, &x_type) || !ToElementType(y_dtype, &y_type)) return SIMDMAX_ERROR_INVALID_ARGUMENT;
@@ -150,20 +150,22 @@ const char* simdmax_version(void) { return SIMDMAX_VERSION_STRING; }
 
 size_t simdmax_dtype_size(simdmax_dtype type) {
   simdmax::ElementType element_type;
-  return simdmax::ToElementType(type, &element_type) ? simdmax::ElementSize(element_type) : 0;
+  return simdmax::ToElementType(simdmax::DtypeBits(type), &element_type) ? simdmax::ElementSize(element_type) : 0;
 }
 
 simdmax_status simdmax_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x, size_t x_stride,
                                simdmax_dtype y_type, void* y, size_t y_stride) {
   return simdmax::GuardStatus([&] {
-    return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, x_type, x, x_stride, y_type, y, y_stride);
+    return simdmax::RunRowOp(simdmax::RowOpKind::kSoftmax, rows, cols, simdmax::DtypeBits(x_type), x, x_stride,
+                             simdmax::DtypeBits(y_type), y, y_stride);
   });
 }
 
 simdmax_status simdmax_log_softmax(size_t rows, size_t cols, simdmax_dtype x_type, const void* x, size_t x_stride,
                                    simdmax_dtype y_type, void* y, size_t y_stride) {
   return simdmax::GuardStatus([&] {
-    return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, x_type, x, x_stride, y_type, y, y_stride);
+    return simdmax::RunRowOp(simdmax::RowOpKind::kLogSoftmax, rows, cols, simdmax::DtypeBits(x_type), x, x_stride,
+                             simdmax::DtypeBits(y_type), y, y_stride);
   });
 }
 
@@ -201,7 +203,7 @@ void simdmax_online_init(simdmax_online_state* state) {
 }
 
 simdmax_status simdmax_online_update(simdmax_online_state* state, simdmax_dtype x_type, const void* x, size_t n) {
-  return simdmax::GuardStatus([&] { return simdmax::RunOnlineUpdate(state, x_type, x, n); });
+  return simdmax::GuardStatus([&] { return simdmax::RunOnlineUpdate(state, simdmax::DtypeBits(x_type), x, n); });
 }
 
 simdmax_status simdmax_online_update_f32(simdmax_online_state* state, const float* x, size_t n) {
@@ -231,14 +233,18 @@ double simdmax_online_log_sum_exp(const simdmax_online_state* state) {
 
 simdmax_status simdmax_online_normalize(const simdmax_online_state* state, simdmax_dtype x_type, const void* x,
                                         simdmax_dtype y_type, void* y, size_t n) {
-  return simdmax::GuardStatus(
-      [&] { return simdmax::RunOnlineNormalize(state, x_type, x, y_type, y, n, /*log=*/false); });
+  return simdmax::GuardStatus([&] {
+    return simdmax::RunOnlineNormalize(state, simdmax::DtypeBits(x_type), x, simdmax::DtypeBits(y_type), y, n,
+                                       /*log=*/false);
+  });
 }
 
 simdmax_status simdmax_online_log_normalize(const simdmax_online_state* state, simdmax_dtype x_type, const void* x,
                                             simdmax_dtype y_type, void* y, size_t n) {
-  return simdmax::GuardStatus(
-      [&] { return simdmax::RunOnlineNormalize(state, x_type, x, y_type, y, n, /*log=*/true); });
+  return simdmax::GuardStatus([&] {
+    return simdmax::RunOnlineNormalize(state, simdmax::DtypeBits(x_type), x, simdmax::DtypeBits(y_type), y, n,
+                                       /*log=*/true);
+  });
 }
 
 simdmax_status simdmax_online_normalize_f32(const simdmax_online_state* state, const float* x, float* y, size_t n) {

@@ -16,6 +16,7 @@
 #include "simdmax/simdmax.hpp"
 #include "tests/dtype.h"
 #include "tests/entry_points.h"
+#include "tests/raw_dtype_calls.h"
 
 namespace simdmax_test {
 namespace {
@@ -181,20 +182,27 @@ TEST_P(ArgumentErrors, EmptyIsANoOp) {
 TEST_P(ArgumentErrors, TypeOutsideTheEnum) {
   const RowEntryPoint& ep = GetParam();
   if (ep.typed_fn == nullptr) return;  // the _f32 functions have no type argument
+  const int log = ep.op == Op::kLogSoftmax;
+  // Values outside the enum reach the library from C (tests/raw_dtype_calls.h): in C++ they are not simdmax_dtypes.
   for (int bad : {3, -1, 7, 1 << 20}) {
-    const auto bad_type = static_cast<simdmax_dtype>(bad);
     for (bool bad_x : {true, false}) {
       std::vector<float> y = PatternBuffer();
       const std::vector<float> before = y;
-      const simdmax_dtype x_type = bad_x ? bad_type : ep.x_type, y_type = bad_x ? ep.y_type : bad_type;
-      EXPECT_EQ(ep.typed_fn(2, 4, x_type, X(), 4, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+      const int x_type = bad_x ? bad : static_cast<int>(ep.x_type), y_type = bad_x ? static_cast<int>(ep.y_type) : bad;
+      EXPECT_EQ(SimdmaxTestRawRowOp(log, 2, 4, x_type, X(), 4, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
           << ep.name << " type " << bad;
-      EXPECT_EQ(ep.typed_fn(0, 4, x_type, nullptr, 4, y_type, nullptr, 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+      EXPECT_EQ(SimdmaxTestRawRowOp(log, 0, 4, x_type, nullptr, 4, y_type, nullptr, 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
           << ep.name << " type " << bad << ", empty";
-      EXPECT_EQ(ep.typed_fn(2, 4, x_type, nullptr, 1, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
+      EXPECT_EQ(SimdmaxTestRawRowOp(log, 2, 4, x_type, nullptr, 1, y_type, Bytes(y), 4), SIMDMAX_ERROR_INVALID_ARGUMENT)
           << ep.name << " type " << bad << " beats null";
       EXPECT_TRUE(SameBytes(y, before)) << ep.name << " type " << bad;
     }
+    // The raw path itself is sound: the entry's own types go through it like the typed function.
+    std::vector<float> y = PatternBuffer();
+    EXPECT_EQ(
+        SimdmaxTestRawRowOp(log, 2, 4, static_cast<int>(ep.x_type), X(), 4, static_cast<int>(ep.y_type), Bytes(y), 4),
+        SIMDMAX_OK)
+        << ep.name;
   }
 }
 
@@ -205,13 +213,14 @@ TEST(ArgumentErrorsTypes, DtypeSize) {
   EXPECT_EQ(simdmax_dtype_size(SIMDMAX_F32), 4u);
   EXPECT_EQ(simdmax_dtype_size(SIMDMAX_F16), 2u);
   EXPECT_EQ(simdmax_dtype_size(SIMDMAX_BF16), 2u);
-  for (int bad : {3, -1, 255, 1 << 30}) EXPECT_EQ(simdmax_dtype_size(static_cast<simdmax_dtype>(bad)), 0u) << bad;
+  for (int bad : {3, -1, 255, 1 << 30}) EXPECT_EQ(SimdmaxTestRawDtypeSize(bad), 0u) << bad;
+  EXPECT_EQ(SimdmaxTestRawDtypeSize(SIMDMAX_BF16), 2u);
 }
 
 // The typed online functions: every error of the _f32 ones plus a type outside the enum and overlap across element
 // sizes; the state and the output untouched.
 TEST(ArgumentErrorsTypes, OnlineEntryPoints) {
-  const auto bad = static_cast<simdmax_dtype>(5);
+  const int bad = 5;  // passed from C (tests/raw_dtype_calls.h)
   std::vector<float> values(64, 0.25f);
   simdmax_online_state state;
   simdmax_online_init(&state);
@@ -221,19 +230,22 @@ TEST(ArgumentErrorsTypes, OnlineEntryPoints) {
   for (simdmax_dtype x_type : kAllDtypes) {
     TypedBuffer x(x_type, values.data(), values.size());
     EXPECT_EQ(simdmax_online_update(nullptr, x_type, x.data(), 4), SIMDMAX_ERROR_NULL_POINTER);
-    EXPECT_EQ(simdmax_online_update(&state, bad, x.data(), 4), SIMDMAX_ERROR_INVALID_ARGUMENT);
-    EXPECT_EQ(simdmax_online_update(&state, bad, nullptr, 0), SIMDMAX_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(SimdmaxTestRawOnlineUpdate(&state, bad, x.data(), 4), SIMDMAX_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(SimdmaxTestRawOnlineUpdate(&state, bad, nullptr, 0), SIMDMAX_ERROR_INVALID_ARGUMENT);
     EXPECT_EQ(simdmax_online_update(&state, x_type, nullptr, 4), SIMDMAX_ERROR_NULL_POINTER);
     EXPECT_EQ(simdmax_online_update(&state, x_type, FarPointer(UINTPTR_MAX - 7), 64), SIMDMAX_ERROR_INVALID_SHAPE);
     EXPECT_EQ(simdmax_online_update(&state, x_type, nullptr, 0), SIMDMAX_OK);
     EXPECT_TRUE(same_state()) << DtypeName(x_type);
     for (simdmax_dtype y_type : kAllDtypes) {
       for (auto fn : {simdmax_online_normalize, simdmax_online_log_normalize}) {
+        const int log = fn == simdmax_online_log_normalize;
         std::vector<float> y = PatternBuffer();
         const std::vector<float> before = y;
         EXPECT_EQ(fn(nullptr, x_type, x.data(), y_type, Bytes(y), 8), SIMDMAX_ERROR_NULL_POINTER);
-        EXPECT_EQ(fn(&state, bad, x.data(), y_type, Bytes(y), 8), SIMDMAX_ERROR_INVALID_ARGUMENT);
-        EXPECT_EQ(fn(&state, x_type, x.data(), bad, Bytes(y), 8), SIMDMAX_ERROR_INVALID_ARGUMENT);
+        EXPECT_EQ(SimdmaxTestRawOnlineNormalize(log, &state, bad, x.data(), y_type, Bytes(y), 8),
+                  SIMDMAX_ERROR_INVALID_ARGUMENT);
+        EXPECT_EQ(SimdmaxTestRawOnlineNormalize(log, &state, x_type, x.data(), bad, Bytes(y), 8),
+                  SIMDMAX_ERROR_INVALID_ARGUMENT);
         EXPECT_EQ(fn(&state, x_type, nullptr, y_type, Bytes(y), 8), SIMDMAX_ERROR_NULL_POINTER);
         EXPECT_TRUE(SameBytes(y, before));
         // Overlap in bytes: y one element of x's type after x; the same pointer with another type.
