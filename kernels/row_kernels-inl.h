@@ -32,28 +32,27 @@ namespace hn = hwy::HWY_NAMESPACE;
 // rounds to the output type once).
 template <RowOp kOp, class TX, class TY>
 HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  const hn::ScalableTag<float> d;
   if constexpr (std::is_same<TX, float>::value && std::is_same<TY, float>::value) {
     if (batch.path == RowPath::kShortRows) {
-      ShortRows<kOp>(d, batch, row_begin, row_end);
+      ShortRows<kOp>(hn::ScalableTag<float>(), batch, row_begin, row_end);
       return;
     }
   }
   const TX* x = static_cast<const TX*>(batch.x);
   TY* y = static_cast<TY*>(batch.y);
   for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<kOp>(d, x + r * batch.x_stride, y + r * batch.y_stride, batch.cols);
+    ChunkedRow<kOp>(x + r * batch.x_stride, y + r * batch.y_stride, batch.cols);
   }
 }
 
 template <RowOp kOp, class TX>
 HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<kOp>(hn::ScalableTag<float>(), static_cast<const TX*>(x), y, n, store, state);
+  RowChunkPass<kOp>(static_cast<const TX*>(x), y, n, store, state);
 }
 
 template <RowOp kOp, class TX, class TY>
 HWY_NOINLINE void TypedChunkFinish(const void* x, void* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<kOp>(hn::ScalableTag<float>(), static_cast<const TX*>(x), static_cast<TY*>(y), n, finish);
+  RowChunkFinish<kOp>(static_cast<const TX*>(x), static_cast<TY*>(y), n, finish);
 }
 
 // The kernels of one row op for input type TX and output type TY.

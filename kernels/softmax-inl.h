@@ -311,20 +311,36 @@ HWY_INLINE void ChunkFinishPass(D d, const TX* x, TY* y, size_t n, const ChunkFi
   }
 }
 
+// The two chunk passes as out-of-line functions: the only instantiations of each pass, shared by whole rows
+// (ChunkedRow), the special rows of the short-row path and the dispatch layer's threaded rows (through
+// kernels/row_kernels-inl.h). Inlining them into every caller multiplied the largest code of a kernel table by the
+// number of callers and output types (and the sanitizer builds' compile time with it) for a call per chunk saved.
+template <RowOp kOp, class TX>
+HWY_NOINLINE void RowChunkPass(const TX* x, float* y, size_t n, bool store, ChunkState* state) {
+  ChunkPass<kOp>(hn::ScalableTag<float>(), x, y, n, store, state);
+}
+
+template <RowOp kOp, class TX, class TY>
+HWY_NOINLINE void RowChunkFinish(const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
+  ChunkFinishPass<kOp>(hn::ScalableTag<float>(), x, y, n, finish);
+}
+
 // A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
 // as a row split across threads by the dispatch layer. The first pass stores e only into an f32 output.
-template <RowOp kOp, class D, class TX, class TY>
-HWY_INLINE void ChunkedRow(D d, const TX* x, TY* y, size_t n) {
+template <RowOp kOp, class TX, class TY>
+HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n) {
   float* const stored = StoredOutput(y);
   RunChunkedRow(
       kOp == RowOp::kLogSoftmax, std::is_same<TY, float>::value, n,
       [](size_t count, const auto& body) {
         for (size_t c = 0; c < count; ++c) body(c);
       },
-      [&](size_t begin, size_t len, bool store, ChunkState* state)
-          HWY_ATTR { ChunkPass<kOp>(d, x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state); },
-      [&](size_t begin, size_t len, const ChunkFinish& finish)
-          HWY_ATTR { ChunkFinishPass<kOp>(d, x + begin, y + begin, len, finish); });
+      [&](size_t begin, size_t len, bool store, ChunkState* state) {
+        RowChunkPass<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state);
+      },
+      [&](size_t begin, size_t len, const ChunkFinish& finish) {
+        RowChunkFinish<kOp>(x + begin, y + begin, len, finish);
+      });
 }
 
 }  // namespace HWY_NAMESPACE

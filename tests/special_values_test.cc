@@ -219,7 +219,9 @@ TEST_P(SpecialValues, PositiveInfinitiesShareTheMass) {
         ASSERT_TRUE(CheckRow(ep, x.data(), y.data(), n));
         for (size_t i = 0; i < n; ++i) {
           if (x[i] == kInf) {
-            if (count == 1) ASSERT_EQ(y[i], log ? 0.0f : 1.0f) << n;
+            if (count == 1) {
+              ASSERT_EQ(y[i], log ? 0.0f : 1.0f) << n;
+            }
           } else {
             ASSERT_EQ(y[i], log ? -kInf : 0.0f) << ep.name << " n=" << n << " i=" << i;
           }
