@@ -5,12 +5,17 @@
 // Own flags (removed before Google Benchmark parses the rest):
 //   --simdmax_max_elements=N   skip shapes with more than N elements (scripts/bench.sh --quick uses 1<<22)
 //   --simdmax_threads=1,2      thread counts to register
+//   --simdmax_typed            the typed suite instead (issue 10): softmax and log-softmax for the type pairs
+//                              bf16->bf16, f16->f16, bf16->f32, f32->bf16 and f32->f32 (the conversion overhead's
+//                              baseline) on kTypedShapes, simdmax on its best target and AVX2, memcpy of the same
+//                              bytes, oneDNN and PyTorch with half-precision tensors where they have the kernel
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/common.h"
@@ -33,6 +38,14 @@ std::vector<int>& MutableThreads() {
 // 2048x128, 1024x256) and a GPT-2 vocabulary row (1x50257, not a multiple of any vector width).
 const Shape kAllShapes[] = {{1, 1000},  {1, 32000},  {1, 50257},  {1, 128000}, {128, 128},   {1024, 1024}, {64, 32000},
                             {4096, 64}, {16384, 32}, {2048, 128}, {1024, 256}, {8, 1048576}, {16, 4194304}};
+
+// The typed suite's shapes: in-cache rows short to long, and the out-of-cache shape.
+const Shape kTypedShapes[] = {{1, 1000}, {1, 32000}, {128, 128}, {1024, 1024}, {4096, 64}, {2048, 128}, {16, 4194304}};
+const std::pair<simdmax_dtype, simdmax_dtype> kTypePairs[] = {{SIMDMAX_BF16, SIMDMAX_BF16},
+                                                              {SIMDMAX_F16, SIMDMAX_F16},
+                                                              {SIMDMAX_BF16, SIMDMAX_F32},
+                                                              {SIMDMAX_F32, SIMDMAX_BF16},
+                                                              {SIMDMAX_F32, SIMDMAX_F32}};
 
 void RegisterMemcpy(const Shape& shape) {
   // memcpy is single-threaded: the reference for a one-thread call.
@@ -77,6 +90,58 @@ void RegisterSimdmax(const Shape& shape) {
       }
     }
   }
+}
+
+void RegisterTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type) {
+  // memcpy moving the op's bytes: (size x + size y) / 2 per element, one thread.
+  Register(TypedOpName("memcpy", x_type, y_type), "memcpy", shape, 1, [=](benchmark::State& state) {
+    const TypedBuffers b = TypedBuffersFor(shape, SIMDMAX_F32, SIMDMAX_F32);  // f32: room for the larger copy
+    const size_t bytes = shape.elements() * (simdmax_dtype_size(x_type) + simdmax_dtype_size(y_type)) / 2;
+    for (auto _ : state) {
+      std::memcpy(b.out, b.in, bytes);
+      benchmark::ClobberMemory();
+    }
+    SetTypedCounters(state, shape, x_type, y_type);
+  });
+  std::vector<std::string> targets = {simdmax_target_name(0)};
+  for (size_t t = 1; t < simdmax_target_count(); ++t) {
+    if (std::strcmp(simdmax_target_name(t), "AVX2") == 0) targets.push_back("AVX2");
+  }
+  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+    for (const std::string& target : targets) {
+      for (int threads : ThreadCounts()) {
+        Register(TypedOpName(OpName(op), x_type, y_type), "simdmax:" + target, shape, threads,
+                 [=](benchmark::State& state) {
+                   const TypedBuffers b = TypedBuffersFor(shape, x_type, y_type);
+                   if (simdmax_select_target(target.c_str()) != SIMDMAX_OK) {
+                     state.SkipWithError("simdmax_select_target failed");
+                     return;
+                   }
+                   simdmax_set_max_threads(static_cast<size_t>(threads));
+                   auto fn = op == Op::kSoftmax ? simdmax_softmax : simdmax_log_softmax;
+                   simdmax_status status = SIMDMAX_OK;
+                   for (auto _ : state) {
+                     status = fn(shape.rows, shape.cols, x_type, b.in, shape.cols, y_type, b.out, shape.cols);
+                     benchmark::DoNotOptimize(status);
+                     benchmark::ClobberMemory();
+                   }
+                   simdmax_select_target(nullptr);
+                   simdmax_set_max_threads(0);
+                   if (status != SIMDMAX_OK) {
+                     state.SkipWithError(simdmax_status_string(status));
+                     return;
+                   }
+                   SetTypedCounters(state, shape, x_type, y_type);
+                 });
+      }
+    }
+  }
+#ifdef SIMDMAX_BENCH_HAVE_ONEDNN
+  RegisterOneDnnTyped(shape, x_type, y_type);
+#endif
+#ifdef SIMDMAX_BENCH_HAVE_TORCH
+  RegisterTorchTyped(shape, x_type, y_type);
+#endif
 }
 
 bool ConsumeFlag(const char* arg, const char* name, std::string* value) {
@@ -133,10 +198,13 @@ int main(int argc, char** argv) {
   using namespace simdmax_bench;
   size_t max_elements = static_cast<size_t>(-1);
   std::string threads_flag = "1,2";
+  bool typed = false;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     std::string value;
-    if (i > 0 && ConsumeFlag(argv[i], "--simdmax_max_elements", &value)) {
+    if (i > 0 && std::strcmp(argv[i], "--simdmax_typed") == 0) {
+      typed = true;
+    } else if (i > 0 && ConsumeFlag(argv[i], "--simdmax_max_elements", &value)) {
       max_elements = std::strtoull(value.c_str(), nullptr, 10);
     } else if (i > 0 && ConsumeFlag(argv[i], "--simdmax_threads", &value)) {
       threads_flag = value;
@@ -152,7 +220,10 @@ int main(int argc, char** argv) {
     pos = comma + 1;
   }
   for (const Shape& shape : kAllShapes) {
-    if (shape.elements() <= max_elements) MutableShapes().push_back(shape);
+    if (!typed && shape.elements() <= max_elements) MutableShapes().push_back(shape);
+  }
+  for (const Shape& shape : kTypedShapes) {
+    if (typed && shape.elements() <= max_elements) MutableShapes().push_back(shape);
   }
 
   std::string targets;
@@ -165,7 +236,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("simdmax_caches", CacheDescription());
 
   // Shape by shape: without random interleaving, all implementations of a shape run back to back.
-  for (const Shape& shape : Shapes()) {
+  for (const Shape& shape : typed ? std::vector<Shape>() : Shapes()) {
     RegisterMemcpy(shape);
     RegisterSimdmax(shape);
 #ifdef SIMDMAX_BENCH_HAVE_ONEDNN
@@ -177,6 +248,10 @@ int main(int argc, char** argv) {
 #ifdef SIMDMAX_BENCH_HAVE_TORCH
     RegisterTorch(shape);
 #endif
+  }
+
+  for (const Shape& shape : typed ? Shapes() : std::vector<Shape>()) {
+    for (const auto& pair : kTypePairs) RegisterTyped(shape, pair.first, pair.second);
   }
 
   int rest_argc = static_cast<int>(rest.size());

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "simdmax/simdmax.h"
+
 namespace simdmax_bench {
 
 struct Shape {
@@ -41,6 +43,20 @@ Buffers BuffersFor(const Shape& shape);
 // Sets elements/s (items) and bytes/s: one 4-byte read and one 4-byte write per element.
 void SetCounters(benchmark::State& state, const Shape& shape);
 
+// Typed runs (--simdmax_typed, issue 10): the same inputs stored as x_type (rounded to nearest even), an output
+// buffer of y_type, both 64-byte aligned and kept like Buffers. Benchmark names: <op>:<x>-<y>/<impl>/<shape>/threads:n
+// (e.g. "softmax:bf16-bf16"), and "memcpy:<x>-<y>" for a memcpy moving the same bytes ((size x + size y) / 2 per
+// element, so a copy reads and writes as many bytes as the op).
+struct TypedBuffers {
+  const void* in;
+  void* out;
+};
+TypedBuffers TypedBuffersFor(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type);
+const char* DtypeName(simdmax_dtype type);
+std::string TypedOpName(const std::string& op, simdmax_dtype x_type, simdmax_dtype y_type);
+// Items/s, and bytes/s for one x_type read and one y_type write per element.
+void SetTypedCounters(benchmark::State& state, const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type);
+
 // Registers one benchmark named <op>/<impl>/<shape>/threads:<n> with wall-clock timing.
 benchmark::internal::Benchmark* Register(const std::string& op, const std::string& impl, const Shape& shape,
                                          int threads, std::function<void(benchmark::State&)> body);
@@ -49,6 +65,9 @@ benchmark::internal::Benchmark* Register(const std::string& op, const std::strin
 void RegisterOneDnn(const Shape& shape);
 void RegisterXnnpack(const Shape& shape);
 void RegisterTorch(const Shape& shape);
+// Typed peers: skipped (with the peer's error) where the peer has no kernel for the type pair.
+void RegisterOneDnnTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type);
+void RegisterTorchTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type);
 
 }  // namespace simdmax_bench
 

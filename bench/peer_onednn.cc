@@ -44,4 +44,53 @@ void RegisterOneDnn(const Shape& shape) {
   }
 }
 
+namespace {
+
+dnnl::memory::data_type DnnlType(simdmax_dtype type) {
+  return type == SIMDMAX_F32   ? dnnl::memory::data_type::f32
+         : type == SIMDMAX_F16 ? dnnl::memory::data_type::f16
+                               : dnnl::memory::data_type::bf16;
+}
+
+}  // namespace
+
+// Typed: src and dst memory descriptors of the pair's types (oneDNN computes in f32 inside). Where this oneDNN has
+// no implementation for the pair on this CPU, primitive_desc creation throws and the benchmark is skipped with
+// oneDNN's message (the summary shows "–").
+void RegisterOneDnnTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type) {
+  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+    for (int threads : ThreadCounts()) {
+      Register(TypedOpName(OpName(op), x_type, y_type), "onednn", shape, threads, [=](benchmark::State& state) {
+        const TypedBuffers b = TypedBuffersFor(shape, x_type, y_type);
+        omp_set_num_threads(threads);
+        try {
+          static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+          dnnl::stream stream(engine);
+          const dnnl::memory::dims dims = {static_cast<dnnl::memory::dim>(shape.rows),
+                                           static_cast<dnnl::memory::dim>(shape.cols)};
+          dnnl::memory::desc src_md(dims, DnnlType(x_type), dnnl::memory::format_tag::ab);
+          dnnl::memory::desc dst_md(dims, DnnlType(y_type), dnnl::memory::format_tag::ab);
+          const auto algorithm = op == Op::kSoftmax ? dnnl::algorithm::softmax_accurate : dnnl::algorithm::softmax_log;
+          dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src_md, dst_md,
+                                              /*axis=*/1);
+          dnnl::softmax_v2_forward::primitive_desc pd(desc, engine);
+          dnnl::softmax_v2_forward primitive(pd);
+          dnnl::memory src(src_md, engine, const_cast<void*>(b.in));
+          dnnl::memory dst(dst_md, engine, b.out);
+          const std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+          for (auto _ : state) {
+            primitive.execute(stream, args);
+            stream.wait();
+            benchmark::ClobberMemory();
+          }
+        } catch (const dnnl::error& e) {
+          state.SkipWithError(e.what());
+          return;
+        }
+        SetTypedCounters(state, shape, x_type, y_type);
+      });
+    }
+  }
+}
+
 }  // namespace simdmax_bench

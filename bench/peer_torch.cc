@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
 
 #include <cstdlib>
 #include <string>
@@ -36,6 +37,47 @@ void RegisterTorch(const Shape& shape) {
           benchmark::ClobberMemory();
         }
         SetCounters(state, shape);
+      });
+    }
+  }
+}
+
+// Typed: from_blob tensors of the pair's types. Same types: at::softmax_out(y, x, 1). Different types: the dtype
+// argument set to y's type (ATen converts x to it first, then runs its kernel for that type), what a PyTorch user
+// writes. Errors (no CPU kernel for a type) skip the benchmark with ATen's message.
+void RegisterTorchTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type) {
+  const char* capability = std::getenv("ATEN_CPU_CAPABILITY");
+  const std::string impl =
+      std::string("torch:") + (capability != nullptr && *capability != '\0' ? capability : "default");
+  const auto scalar_type = [](simdmax_dtype type) {
+    return type == SIMDMAX_F32 ? at::kFloat : type == SIMDMAX_F16 ? at::kHalf : at::kBFloat16;
+  };
+  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+    for (int threads : ThreadCounts()) {
+      Register(TypedOpName(OpName(op), x_type, y_type), impl, shape, threads, [=](benchmark::State& state) {
+        const TypedBuffers b = TypedBuffersFor(shape, x_type, y_type);
+        at::set_num_threads(threads);
+        c10::InferenceMode guard;
+        const int64_t rows = static_cast<int64_t>(shape.rows), cols = static_cast<int64_t>(shape.cols);
+        at::Tensor x =
+            at::from_blob(const_cast<void*>(b.in), {rows, cols}, at::TensorOptions().dtype(scalar_type(x_type)));
+        at::Tensor y = at::from_blob(b.out, {rows, cols}, at::TensorOptions().dtype(scalar_type(y_type)));
+        c10::optional<at::ScalarType> dtype;
+        if (x_type != y_type) dtype = scalar_type(y_type);
+        try {
+          for (auto _ : state) {
+            if (op == Op::kSoftmax) {
+              at::softmax_out(y, x, 1, dtype);
+            } else {
+              at::log_softmax_out(y, x, 1, dtype);
+            }
+            benchmark::ClobberMemory();
+          }
+        } catch (const c10::Error& e) {
+          state.SkipWithError(e.what_without_backtrace());
+          return;
+        }
+        SetTypedCounters(state, shape, x_type, y_type);
       });
     }
   }

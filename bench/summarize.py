@@ -143,6 +143,118 @@ SHORT_ROW_COLS = 256
 OUT_OF_CACHE_FALLBACK_BYTES = 256 << 20
 
 
+TYPE_SIZES = {"f32": 4, "f16": 2, "bf16": 2}
+# The typed goals' pairs (issue 10): both ends half precision.
+HALF_PAIRS = ("bf16-bf16", "f16-f16")
+
+
+def typed_ops(med):
+    """The typed ops of the run ("softmax:bf16-bf16", ...), in a stable order."""
+    found = {k[0] for k in med if ":" in k[0] and k[0].split(":")[0] in OPS}
+    return sorted(found, key=lambda op: (OPS.index(op.split(":")[0]), op.split(":")[1] == "f32-f32", op))
+
+
+def typed_out_of_cache(shape, pair, ctx):
+    x, y = pair.split("-")
+    return shape == (16, 4194304) or shape[0] * shape[1] * (TYPE_SIZES[x] + TYPE_SIZES[y]) > largest_cache_bytes(ctx)
+
+
+def typed_section(med, ctx, best):
+    """Issue 10's tables and goals: simdmax typed vs peers, % of memcpy of the same bytes, and the conversion overhead
+    (time per element against simdmax's own f32 -> f32 on the same shape, same run)."""
+    ops = typed_ops(med)
+    if not ops:
+        return []
+    simd = f"simdmax:{best}"
+    peers = sorted({k[1] for k in med if k[0] in ops and not k[1].startswith("simdmax:")})
+    shapes = [sh for sh in SHAPE_ORDER if any(k[2] == sh and k[0] in ops for k in med)]
+    threads_list = sorted({k[3] for k in med if k[0] in ops})
+    out = ["## Typed entry points (f16 / bf16), issue 10\n",
+           "Gelem/s; memcpy moves the same bytes ((size x + size y) / 2 per element, one thread); the conversion "
+           "overhead is simdmax's time per element over its own f32 -> f32 time on the same shape ('–' for f32 -> f32)."
+           " Peers show '–' where they have no kernel for the pair (the JSON has their message).\n"]
+    for threads in threads_list:
+        out.append(f"### typed, {threads} thread{'s' if threads > 1 else ''}: simdmax ({best}) vs peers\n")
+        head = ["op", "shape", f"simdmax {best}", "simdmax AVX2"] + peers + [
+            "best peer", "simdmax ÷ best peer", "simdmax % memcpy", "conversion overhead"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for op in ops:
+            base_op, pair = op.split(":")
+            for shape in shapes:
+                s = med.get((op, simd, shape, threads))
+                if s is None:
+                    continue
+                peer_vals = [med.get((op, p, shape, threads)) for p in peers]
+                avail = [(v, p) for v, p in zip(peer_vals, peers) if v is not None]
+                bp_val, bp_name = max(avail) if avail else (None, "–")
+                m = med.get((f"memcpy:{pair}", "memcpy", shape, 1))
+                f32 = med.get((f"{base_op}:f32-f32", simd, shape, threads))
+                overhead = f"{100 * (f32 / s - 1):+.0f}%" if f32 and pair != "f32-f32" else "–"
+                row = [op, shape_name(shape), fmt(s), fmt(med.get((op, "simdmax:AVX2", shape, threads)))] + [
+                    fmt(v) for v in peer_vals] + [bp_name, f"{s / bp_val:.2f}×" if bp_val else "–",
+                                                  pct(s / m) if m else "–", overhead]
+                out.append("| " + " | ".join(row) + " |")
+        out.append("")
+    # Goals.
+    rows = []
+    worst = None
+    count = 0
+    for op in ops:
+        base_op, pair = op.split(":")
+        if pair not in HALF_PAIRS:
+            continue
+        for shape in shapes:
+            s = med.get((op, simd, shape, 1))
+            bp, bp_name = best_peer(med, op, shape, 1, peers)
+            if s is None or bp is None or typed_out_of_cache(shape, pair, ctx):
+                continue
+            count += 1
+            if worst is None or s / bp < worst[0]:
+                worst = (s / bp, f"{op} {shape_name(shape)} ({s / bp:.2f}× {bp_name})")
+    name = "bf16→bf16 and f16→f16, 1 thread ≥ 1.5× fastest peer, every in-cache shape"
+    rows.append((name, "not measured", "–", 0) if worst is None else
+                (name, "met" if worst[0] >= 1.5 else "NOT met", worst[1], count))
+    worst, count = None, 0
+    for op in ops:
+        pair = op.split(":")[1]
+        if pair not in HALF_PAIRS:
+            continue
+        for shape in shapes:
+            s = med.get((op, simd, shape, 2))
+            m = med.get((f"memcpy:{pair}", "memcpy", shape, 1))
+            if s and m and typed_out_of_cache(shape, pair, ctx):
+                count += 1
+                if worst is None or s / m < worst[0]:
+                    worst = (s / m, f"{op} {shape_name(shape)} ({100 * s / m:.0f}% of memcpy)")
+    name = "bf16→bf16 and f16→f16 out of cache ≥ 80% of memcpy of the same bytes, 2 threads"
+    rows.append((name, "not measured", "–", 0) if worst is None else
+                (name, "met" if worst[0] >= 0.8 else "NOT met", worst[1], count))
+    worst, count = None, 0
+    for op in ops:
+        base_op, pair = op.split(":")
+        if pair == "f32-f32":
+            continue
+        for shape in shapes:
+            s = med.get((op, simd, shape, 1))
+            f32 = med.get((f"{base_op}:f32-f32", simd, shape, 1))
+            if s and f32 and not typed_out_of_cache(shape, pair, ctx):
+                count += 1
+                overhead = f32 / s - 1
+                if worst is None or overhead > worst[0]:
+                    worst = (overhead, f"{op} {shape_name(shape)} ({100 * overhead:+.0f}%)")
+    name = "conversion overhead in cache ≤ 15% over f32 → f32 per element, 1 thread"
+    rows.append((name, "not measured", "–", 0) if worst is None else
+                (name, "met" if worst[0] <= 0.15 else "NOT met", worst[1], count))
+    out.append("### Goals (issue 10), evaluated on this run\n")
+    out.append("| goal | result | worst shape (ratio) | figures compared |")
+    out.append("|---|---|---|---|")
+    for name, met, w, c in rows:
+        out.append(f"| {name} | {met} | {w} | {c} |")
+    out.append("")
+    return out
+
+
 def ordered_shapes(med):
     def key(s):
         return (SHAPE_ORDER.index(s), 0, 0) if s in SHAPE_ORDER else (len(SHAPE_ORDER), s[0] * s[1], s[1])
@@ -247,7 +359,9 @@ def summarize(data, command=None):
     for name, met, worst, count in goal_rows(med, ctx, best, peers, shapes):
         out.append(f"| {name} | {met} | {worst} | {count} |")
     out.append("")
-    noisy = sorted((k, v) for k, v in spreads(data).items() if v > 0.10 and k[0] in OPS)
+    out.extend(typed_section(med, ctx, best))
+    noisy = sorted((k, v) for k, v in spreads(data).items()
+                   if v > 0.10 and (k[0] in OPS or k[0].split(":")[0] in OPS))
     if noisy:
         out.append(f"## Figures whose repetitions vary by more than 10% ({len(noisy)})\n")
         out.append("| benchmark | (max - min) / median |")

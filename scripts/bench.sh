@@ -4,7 +4,9 @@
 # Writes bench/results/<timestamp>.json and latest.json, prints a Markdown summary (also bench/results/latest.md)
 # and draws bench/results/latest.png.
 #   scripts/bench.sh            full run: all shapes, 3 interleaved repetitions of >= 0.2 s each, medians reported
-#   scripts/bench.sh --quick    < 2 minutes: shapes up to 4M elements, 1 repetition of >= 0.05 s
+#   scripts/bench.sh --quick    a few minutes: shapes up to 4M elements, 1 repetition of >= 0.05 s
+# Both also run the typed suite (simdmax_bench --simdmax_typed: f16/bf16 pairs against oneDNN/PyTorch on half
+# tensors and memcpy of the same bytes), summarised in its own section of latest.md.
 #   scripts/bench.sh --with-torch   also install libtorch-dev (large: ~150 packages, ~470 MB) and benchmark it
 # Extra arguments after -- go to simdmax_bench (e.g. -- --benchmark_filter=softmax/simdmax).
 set -euo pipefail
@@ -64,11 +66,28 @@ if grep -q '/torch:' <<<"$tests" && grep -qw avx512f /proc/cpuinfo; then
   json_files+=("$results/$stamp-torch-avx512.json")
 fi
 
+# The typed suite (f16/bf16 pairs, issue 10): fewer shapes and implementations, shorter minimum time.
+echo "== simdmax: typed benchmarks (f16, bf16) =="
+if [ "$quick" -eq 1 ]; then
+  typed_args=(--simdmax_max_elements=4194304 --benchmark_min_time=0.05 --benchmark_repetitions=1)
+else
+  typed_args=(--benchmark_min_time=0.1 --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true)
+fi
+"$bench" --simdmax_typed "${typed_args[@]}" --benchmark_out="$results/$stamp-typed.json" --benchmark_out_format=json \
+  "${extra[@]}"
+json_files+=("$results/$stamp-typed.json")
+if grep -q '/torch:' <<<"$tests" && grep -qw avx512f /proc/cpuinfo; then
+  echo "== simdmax: typed PyTorch benchmarks with ATEN_CPU_CAPABILITY=avx512 =="
+  ATEN_CPU_CAPABILITY=avx512 "$bench" --simdmax_typed "${typed_args[@]}" --benchmark_filter='/torch:' \
+    --benchmark_out="$results/$stamp-typed-torch-avx512.json" --benchmark_out_format=json "${extra[@]}"
+  json_files+=("$results/$stamp-typed-torch-avx512.json")
+fi
+
 python=python3
 command -v python3 >/dev/null || python=/usr/bin/python3
 echo
 "$python" bench/summarize.py "${json_files[@]}" --command "scripts/bench.sh${cmdline}" --merged-out "$results/$stamp.json" --md-out "$results/latest.md"
-rm -f "$results/$stamp-torch-avx512.json"
+rm -f "$results/$stamp-torch-avx512.json" "$results/$stamp-typed.json" "$results/$stamp-typed-torch-avx512.json"
 cp "$results/$stamp.json" "$results/latest.json"
 
 # The chart needs Debian's matplotlib, which a pyenv python3 on PATH may not have.
