@@ -130,12 +130,14 @@ TEST_F(Concurrency, ManyStdThreads) {
 }
 
 // Under ThreadSanitizer: TBB's handoff of the test's own tasks is invisible to it (libtbb is not instrumented,
-// tests/tsan.supp), so the inputs this thread wrote would look racy to the tasks that read them. The test thread
-// releases this token before handing tasks to TBB and every task acquires it first: the same fork annotation as
-// simdmax's own scheduler (dispatch/row_scheduler.cc). Tasks never release it, so they stay unordered among
-// themselves.
+// tests/tsan.supp), so the inputs this thread wrote would look racy to the tasks that read them, and the test
+// thread's later writes (freeing the inputs) racy to the tasks' reads. The test thread releases the fork token
+// before handing tasks to TBB and every task acquires it first; every task releases the join token when done and
+// the test thread acquires it after the join: the same fork/join annotation as simdmax's own scheduler
+// (dispatch/tbb_fork_join.h). Tasks never acquire what other tasks release, so they stay unordered among themselves.
 #if defined(__SANITIZE_THREAD__)
 char g_tsan_fork_token;
+char g_tsan_join_token;
 #endif
 void ForkToTbb() {
 #if defined(__SANITIZE_THREAD__)
@@ -145,6 +147,16 @@ void ForkToTbb() {
 void TaskStart() {
 #if defined(__SANITIZE_THREAD__)
   __tsan_acquire(&g_tsan_fork_token);
+#endif
+}
+void TaskEnd() {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_release(&g_tsan_join_token);
+#endif
+}
+void JoinFromTbb() {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_acquire(&g_tsan_join_token);
 #endif
 }
 
@@ -159,8 +171,10 @@ TEST_F(Concurrency, InsideCallerTaskArena) {
       tbb::parallel_for(0, kThreads * kIterations / 4, [&](int) {
         TaskStart();
         mismatches += RunAllAndCount(batches_, single_);
+        TaskEnd();
       });
     });
+    JoinFromTbb();
     ForkToTbb();
     arena.execute([&] {
       tbb::task_group group;
@@ -168,10 +182,12 @@ TEST_F(Concurrency, InsideCallerTaskArena) {
         group.run([&] {
           TaskStart();
           mismatches += RunAllAndCount(batches_, single_);
+          TaskEnd();
         });
       }
       group.wait();
     });
+    JoinFromTbb();
   }
   EXPECT_EQ(mismatches.load(), 0);
 }
@@ -318,7 +334,15 @@ TEST(ConcurrencyOnlineAttention, ManyThreadsSameBits) {
   }
   for (auto& thread : threads) thread.join();
   tbb::task_arena arena(2);
-  arena.execute([&] { tbb::parallel_for(0, 4, [&](int) { work(); }); });
+  ForkToTbb();
+  arena.execute([&] {
+    tbb::parallel_for(0, 4, [&](int) {
+      TaskStart();
+      work();
+      TaskEnd();
+    });
+  });
+  JoinFromTbb();
   EXPECT_EQ(mismatches.load(), 0);
 }
 

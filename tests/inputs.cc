@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include <random>
+#include <string>
+
+#include "simdmax/simdmax.h"
 
 namespace simdmax_test {
 
@@ -55,6 +58,17 @@ std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed) {
       break;
   }
   return row;
+}
+
+std::vector<std::string> TestTargets() {
+  const char* only = std::getenv("SIMDMAX_TEST_TARGETS");
+  const std::string filter = only == nullptr ? "" : "," + std::string(only) + ",";
+  std::vector<std::string> names;
+  for (size_t i = 0; i < simdmax_target_count(); ++i) {
+    const std::string name = simdmax_target_name(i);
+    if (filter.empty() || filter.find("," + name + ",") != std::string::npos) names.push_back(name);
+  }
+  return names;
 }
 
 bool EmulatedRun() {

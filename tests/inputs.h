@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string>
 #include <vector>
 
 namespace simdmax_test {
@@ -30,6 +31,12 @@ std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed);
 // runs use shorter rows: SVE at 256+ bits is ~15x slower than NEON under qemu 7.2, and the long-double reference
 // is software quad precision on AArch64.
 bool EmulatedRun();
+
+// The targets the per-target tests and the tolerance report run on: every target in simdmax_target_count(), or,
+// when SIMDMAX_TEST_TARGETS holds a comma-separated list, those of them in it (the emulated AArch64 runs give each
+// QEMU_CPU the targets it adds, so that NEON, which every Arm CPU lists, is not run six times under qemu). A listed
+// target that is not supported is simply absent here: Api.ExpectedTargetsAreSupported is what fails for that.
+std::vector<std::string> TestTargets();
 
 // Row lengths of the suite: every tail 1..67, powers of two -1/0/+1 from 128 to 65536, 1000, 4097, 32000, 128000.
 // Emulated: every tail 1..67, powers of two -1/0/+1 from 128 to 4096 (several full vectors even at 2048 bits), 1000,

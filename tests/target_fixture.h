@@ -10,23 +10,12 @@
 #include <vector>
 
 #include "simdmax/simdmax.h"
+#include "tests/inputs.h"
 
 namespace simdmax_test {
 
-// The targets the per-target tests run on: every target in simdmax_target_count(), or, when SIMDMAX_TEST_TARGETS
-// holds a comma-separated list, those of them in it (the emulated AArch64 runs give each QEMU_CPU the targets it
-// adds, so that NEON, which every Arm CPU lists, is not run six times under qemu). A listed target that is not
-// supported is simply absent here: Api.ExpectedTargetsAreSupported is what fails for that.
-inline std::vector<std::string> SupportedTargets() {
-  const char* only = std::getenv("SIMDMAX_TEST_TARGETS");
-  const std::string filter = only == nullptr ? "" : "," + std::string(only) + ",";
-  std::vector<std::string> names;
-  for (size_t i = 0; i < simdmax_target_count(); ++i) {
-    const std::string name = simdmax_target_name(i);
-    if (filter.empty() || filter.find("," + name + ",") != std::string::npos) names.push_back(name);
-  }
-  return names;
-}
+// The targets the per-target tests run on (tests/inputs.h TestTargets: SIMDMAX_TEST_TARGETS narrows them).
+inline std::vector<std::string> SupportedTargets() { return TestTargets(); }
 
 class PerTarget : public ::testing::TestWithParam<std::string> {
  protected:
