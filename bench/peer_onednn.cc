@@ -10,40 +10,6 @@
 
 namespace simdmax_bench {
 
-void RegisterOneDnn(const Shape& shape) {
-  for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
-    for (int threads : ThreadCounts()) {
-      Register(OpName(op), "onednn", shape, threads, [=](benchmark::State& state) {
-        Buffers b = BuffersFor(shape);
-        omp_set_num_threads(threads);
-        try {
-          static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-          dnnl::stream stream(engine);
-          const dnnl::memory::dims dims = {static_cast<dnnl::memory::dim>(shape.rows),
-                                           static_cast<dnnl::memory::dim>(shape.cols)};
-          dnnl::memory::desc md(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
-          const auto algorithm = op == Op::kSoftmax ? dnnl::algorithm::softmax_accurate : dnnl::algorithm::softmax_log;
-          dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, md, md, /*axis=*/1);
-          dnnl::softmax_v2_forward::primitive_desc pd(desc, engine);
-          dnnl::softmax_v2_forward primitive(pd);
-          dnnl::memory src(md, engine, const_cast<float*>(b.in));
-          dnnl::memory dst(md, engine, b.out);
-          const std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
-          for (auto _ : state) {
-            primitive.execute(stream, args);
-            stream.wait();
-            benchmark::ClobberMemory();
-          }
-        } catch (const dnnl::error& e) {
-          state.SkipWithError(e.what());
-          return;
-        }
-        SetCounters(state, shape);
-      });
-    }
-  }
-}
-
 namespace {
 
 dnnl::memory::data_type DnnlType(simdmax_dtype type) {
@@ -52,15 +18,15 @@ dnnl::memory::data_type DnnlType(simdmax_dtype type) {
                                : dnnl::memory::data_type::bf16;
 }
 
-}  // namespace
-
 // Typed: src and dst memory descriptors of the pair's types (oneDNN computes in f32 inside). Where this oneDNN has
 // no implementation for the pair on this CPU, primitive_desc creation throws and the benchmark is skipped with
 // oneDNN's message (the summary shows "–").
-void RegisterOneDnnTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type) {
+// typed: names "<op>:<x>-<y>" (the typed suite); else "<op>" for f32 -> f32 (the main suite).
+void RegisterOneDnnWith(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type, bool typed) {
   for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
     for (int threads : ThreadCounts()) {
-      Register(TypedOpName(OpName(op), x_type, y_type), "onednn", shape, threads, [=](benchmark::State& state) {
+      const std::string name = typed ? TypedOpName(OpName(op), x_type, y_type) : std::string(OpName(op));
+      Register(name, "onednn", shape, threads, [=](benchmark::State& state) {
         const TypedBuffers b = TypedBuffersFor(shape, x_type, y_type);
         omp_set_num_threads(threads);
         try {
@@ -91,6 +57,14 @@ void RegisterOneDnnTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype
       });
     }
   }
+}
+
+}  // namespace
+
+void RegisterOneDnn(const Shape& shape) { RegisterOneDnnWith(shape, SIMDMAX_F32, SIMDMAX_F32, /*typed=*/false); }
+
+void RegisterOneDnnTyped(const Shape& shape, simdmax_dtype x_type, simdmax_dtype y_type) {
+  RegisterOneDnnWith(shape, x_type, y_type, /*typed=*/true);
 }
 
 }  // namespace simdmax_bench
