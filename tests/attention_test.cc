@@ -224,14 +224,18 @@ TEST_P(Attention, ShapesAndData) {
       {2, 2, 40, 1100, 24, true},   // prefill past one chunk without split (40 queries)
   };
   ClassErrors worst;
-  // Under qemu (EmulatedRun) two data sets per shape keep the run short; native runs use all five.
-  const std::vector<Data> datas = EmulatedRun() ? std::vector<Data>{Data::kRandom, Data::kLargeRange}
-                                                : std::vector<Data>{Data::kRandom, Data::kLargeRange, Data::kAscending,
-                                                                    Data::kOneDominant, Data::kMixedValues};
+  // Under qemu (EmulatedRun) one data set per shape, ordinary and large scores in turn, keeps the run short;
+  // native runs use all five on every shape.
+  const bool emulated = EmulatedRun();
+  const std::vector<Data> datas = {Data::kRandom, Data::kLargeRange, Data::kAscending, Data::kOneDominant,
+                                   Data::kMixedValues};
+  size_t shape_index = 0;
   for (const Shape& s : shapes) {
     for (Data data : datas) {
+      if (emulated && data != datas[shape_index % 2]) continue;
       worst.Add(data, Check(s, data, /*strided=*/false, 1));
     }
+    ++shape_index;
     worst.Add(Data::kRandom, Check(s, Data::kRandom, /*strided=*/true, 2));
   }
   Report("shapes x data", worst);
@@ -257,6 +261,8 @@ TEST_P(Attention, LongDecode) {
   ClassErrors worst;
   const size_t keys = EmulatedRun() ? 6000 : 20000;  // still several split-K chunks under qemu
   for (Data data : {Data::kRandom, Data::kOneDominant, Data::kAscending, Data::kLargeRange}) {
+    // Under qemu the two data sets whose merges differ most (one key dominating every chunk, large scores).
+    if (EmulatedRun() && (data == Data::kRandom || data == Data::kAscending)) continue;
     worst.Add(data, Check({8, 2, 1, keys, 128, false}, data, false, 3));
   }
   Report("decode 20000 keys", worst);
@@ -311,13 +317,16 @@ TEST_P(Attention, CallerMergeWithLse) {
 }
 
 TEST_P(Attention, BitIdenticalForEveryThreadCount) {
-  const Shape shapes[] = {{32, 8, 1, 9000, 128, false},  // split-K decode
-                          {4, 4, 4, 5000, 64, true},     // split-K, causal, several queries
-                          {8, 2, 300, 300, 64, true}};   // prefill tiles
+  // Under qemu (EmulatedRun) fewer heads and a narrower head: still split-K and several prefill tiles.
+  const bool emulated = EmulatedRun();
+  const Shape shapes[] = {{emulated ? 4u : 32u, emulated ? 2u : 8u, 1, 9000, emulated ? 32u : 128u, false},
+                          {4, 4, 4, 5000, emulated ? 16u : 64u, true},
+                          {emulated ? 2u : 8u, 2, 300, 300, emulated ? 16u : 64u, true}};
   for (const Shape& s : shapes) {
     const Problem p = MakeProblem(s, Data::kRandom, false, 4);
     std::vector<std::vector<float>> outs, lses;
-    for (size_t threads : {1, 2, 0}) {
+    for (size_t threads : {size_t{1}, emulated ? size_t{3} : size_t{2}, size_t{0}}) {
+      if (emulated && threads == 0) continue;
       ASSERT_EQ(simdmax_set_max_threads(threads), SIMDMAX_OK);
       outs.emplace_back(s.heads * s.queries * s.dim);
       lses.emplace_back(s.heads * s.queries);

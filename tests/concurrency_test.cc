@@ -269,9 +269,14 @@ TEST_P(Determinism, BitIdenticalAcrossThreadCountsAndRuns) {
   const std::vector<Batch> batches = MakeBatches();
   simdmax_set_max_threads(1);
   const Results want = Compute(batches);
-  for (size_t threads : {1, 2, 3, 4, 0}) {
+  // Under qemu (EmulatedRun) one odd thread count, once: the scheduling is the same code on every target, and the
+  // native suite runs them all.
+  const std::vector<size_t> thread_counts = EmulatedRun() ? std::vector<size_t>{3} : std::vector<size_t>{1, 2, 3, 4, 0};
+  for (size_t threads : thread_counts) {
     simdmax_set_max_threads(threads);
-    for (int run = 0; run < 2; ++run) EXPECT_EQ(RunAllAndCount(batches, want), 0) << threads << " threads";
+    for (int run = 0; run < (EmulatedRun() ? 1 : 2); ++run) {
+      EXPECT_EQ(RunAllAndCount(batches, want), 0) << threads << " threads";
+    }
   }
 }
 

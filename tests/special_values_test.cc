@@ -116,7 +116,9 @@ TEST_P(SpecialValues, EverySpecialAtEveryPositionOfEveryTail) {
     for (size_t n : lengths) {
       if (!FullSweep(ep) && n > 17 && n % 16 > 1 && n % 16 != 15) continue;  // typed: tails around vector sizes
       const std::vector<float> base = MakeRow(Distribution::kUniform10, n, 11);
-      const size_t step = n > kMaxTail ? 7 : 1;  // long rows: a sample of positions, ends included
+      // Long rows: a sample of positions, ends included; under qemu also the tails past 17 (every vector width's
+      // body and tail still see a special in their first, last and several middle lanes).
+      const size_t step = n > kMaxTail ? 7 : (EmulatedRun() && n > 17 ? 3 : 1);
       for (float special : specials) {
         for (size_t pos = 0; pos < n; pos += (pos + step < n || pos == n - 1) ? step : n - 1 - pos) {
           std::vector<float> x = base;
@@ -296,7 +298,11 @@ TEST_P(SpecialValues, AllEqualRows) {
   for (const RowEntryPoint& ep : RowEntryPoints()) {
     for (float v : values) {
       for (size_t n = 1; n <= kMaxTail + 30; ++n) ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, v))) << v;
-      for (size_t n : {1000, 4097, 65537}) ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, v))) << v;
+      // 65537: several chunks (under qemu only for the values at the ends of the range, the rest as 4097).
+      for (size_t n : {size_t{1000}, size_t{4097}, size_t{65537}}) {
+        if (n == 65537 && EmulatedRun() && v != FLT_MAX && v != -FLT_MAX) continue;
+        ASSERT_TRUE(RunAndCheck(ep, std::vector<float>(n, v))) << v;
+      }
     }
   }
 }
@@ -349,7 +355,11 @@ TEST_P(SpecialValues, StridedAndInPlaceBatches) {
           }
           for (size_t c = cols; c < y_stride; ++c) ASSERT_EQ(y[r * y_stride + c], kGuard) << "y padding " << r;
           for (size_t c = cols; c < x_stride; ++c) ASSERT_EQ(in_place[r * x_stride + c], kGuard) << "padding " << r;
-          ASSERT_TRUE(CheckRow(ep, &x[r * x_stride], single.data(), cols)) << "row " << r;
+          // The reference once per row (it is the slow part, above all under qemu): both thread counts compare
+          // bit for bit with this single-row result.
+          if (threads == 1) {
+            ASSERT_TRUE(CheckRow(ep, &x[r * x_stride], single.data(), cols)) << "row " << r;
+          }
         }
       }
     }
