@@ -145,7 +145,7 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max,
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
   const float shift = ScaledExpShift(max);
-  *offset = -static_cast<double>(shift) * 0.69314718055994530942;
+  *offset = ScaledExpOffset(shift);
   const V clamp_at = hn::Set(d, max - 120.0f), v_shift = hn::Set(d, shift);
   // One accumulator pair is enough: its loop-carried chain is one add (4 cycles) per vector, while the ~20
   // independent operations of each vector's exp take ~10 cycles of issue even at two FMA pipes, so the loop is
