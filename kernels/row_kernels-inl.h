@@ -28,8 +28,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 // addresses. Rows: a range of rows of a batch following the row plan (kernels/row_plan.h), so the result of a row
 // never depends on which thread or which range it came with. Chunk passes: one chunk of one row, for rows split
 // across threads by the dispatch layer (the same functions ChunkedRow calls). The first pass depends on the input
-// type only. Every type pair takes the short-row path for short rows (half-precision softmax outputs with the
-// chunked path's recompute finish, so either path gives the same bits).
+// type only. Every type pair takes the short-row path for short rows (softmax into a half-precision output with e
+// in stack scratch rows; kernels/row_plan.h kShortRowScratchMax).
 template <RowOp kOp, class TX, class TY>
 HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
   if (batch.path == RowPath::kShortRows) {

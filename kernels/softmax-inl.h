@@ -11,7 +11,8 @@
 // Element types (kernels/element_type.h): x and y may be f32, f16 or bf16 independently. Every pass loads x widened
 // exactly to f32 and computes in f32 as above; only the final store rounds to y's type (kernels/convert-inl.h,
 // nearest even). Passes that only read x are templated on its type alone, so the type pairs share them.
-// Half-precision outputs always take softmax's recompute finish (SoftmaxRecomputes): the three-pass form would
+// Half-precision outputs of chunked rows always take softmax's recompute finish (SoftmaxRecomputes; short rows keep
+// e in f32 scratch instead, kernels/short_rows-inl.h): the three-pass form would
 // store e = exp(x - chunk max) in y, i.e. round it to half precision, and then round the rescaled product again,
 // ~1.5 half ULP; the recompute finish rounds once to f32 (<= 1 f32 ulp) and once to the output type, which keeps
 // half outputs within 1 ULP of their type (and correctly rounded unless the f32 result lies within 1 f32 ulp of a
