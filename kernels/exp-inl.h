@@ -127,8 +127,6 @@ inline constexpr float kScaledExpMaxAbs = 1024.0f;
 
 // s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
 HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * ExpCoefficients::kLog2E); }
-// The offset that shift stands for: exp(x) 2^s = exp(x - offset), offset = -s ln 2 (in f64, for the chunk merge).
-HWY_INLINE double ScaledExpOffset(float shift) { return -static_cast<double>(shift) * 0.69314718055994530942; }
 
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {

@@ -2,13 +2,10 @@
 // length and the data cache sizes read at start-up, dispatch/machine_info.h), never from constants tuned on one
 // CPU. Plain C++, shared by the dispatch layer (which makes the plan) and the kernels (which follow it).
 //
-// The plan only affects speed: where the choice depends on the cache sizes, a short row computed by the short-row
-// path (kernels/short_rows-inl.h) and the same row computed as a one-chunk row by the chunked path give the same
-// bits (same operations in the same order), and the chunking itself depends on the row length only
-// (kernels/row_chunks.h). So results never depend on the cache sizes, the thread count or the grouping of rows
-// (tests/row_plan_test.cc runs the same batches both ways, every type pair and target, and compares the bits).
-// Softmax into a half-precision output is the exception that proves it: its short form rounds differently from the
-// chunked one, so its bound is a fixed length (kShortRowScratchMax) rather than one from the caches.
+// The plan only affects speed: a short row computed by the short-row path (kernels/short_rows-inl.h) and the same
+// row computed as a one-chunk row by the chunked path give the same bits (same operations in the same order), and
+// the chunking itself depends on the row length only (kernels/row_chunks.h). So results never depend on the cache
+// sizes, the thread count or the grouping of rows.
 #ifndef SIMDMAX_KERNELS_ROW_PLAN_H_
 #define SIMDMAX_KERNELS_ROW_PLAN_H_
 
@@ -41,17 +38,8 @@ inline size_t ShortRowMax(const CacheSizes& caches) {
   return n < 256 ? 256 : (n > kMinChunkLength ? kMinChunkLength : n);
 }
 
-// Softmax into a half-precision output keeps e in f32 scratch rows on the kernel's stack between its passes (the
-// output cannot hold it): kShortRowGroup rows of at most this many elements, 16 KiB. A fixed length, not one from
-// the caches: those rows round e * (1/sum) to f32 and then to the output type, while the chunked path recomputes
-// exp(x - max - log(sum)) (kernels/row_chunks.h SoftmaxRecomputes), which rounds differently; with a fixed bound a
-// row's path, and so its bits, never depend on the machine.
-inline constexpr size_t kShortRowScratchMax = 1024;
-
-// softmax_to_half: softmax with an f16/bf16 output (the scratch form above).
-inline RowPath PlanRowPath(size_t cols, const CacheSizes& caches, bool softmax_to_half) {
-  return cols <= (softmax_to_half ? kShortRowScratchMax : ShortRowMax(caches)) ? RowPath::kShortRows
-                                                                               : RowPath::kChunked;
+inline RowPath PlanRowPath(size_t cols, const CacheSizes& caches) {
+  return cols <= ShortRowMax(caches) ? RowPath::kShortRows : RowPath::kChunked;
 }
 
 }  // namespace simdmax

@@ -11,11 +11,6 @@
 // compensated sum, float-pair scale, in the same order), and a group only shares a compile-time variant when every
 // row in it chose the same masked-exp decision (the Fast2Sum order does not change results: both transforms are
 // exact). So a row's result does not depend on which rows it was grouped with, nor on the thread count.
-//
-// Element types: x and y may each be f32, f16 or bf16; the passes load x widened exactly to f32. Softmax into a
-// half-precision y keeps e in f32 scratch rows on the stack instead of in y, and its last pass rounds e * (1/sum)
-// to f32 and then to y's type (<= 2 f32 ulp, then the output rounding: within 1 ULP of a half type); log-softmax
-// never stores e and is the same for every type.
 
 #if defined(SIMDMAX_KERNELS_SHORT_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_SHORT_ROWS_INL_H_
@@ -37,7 +32,6 @@
 #include "kernels/reduce-inl.h"
 #include "kernels/row_chunks.h"
 #include "kernels/row_map-inl.h"
-#include "kernels/row_plan.h"
 #include "kernels/softmax-inl.h"
 #include "kernels/special_rows-inl.h"
 #include "kernels/sum_order.h"
@@ -49,14 +43,9 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Up to four rows: x[r], y[r] for r < kRows. Passed as plain pointers so that the row loop below stays generic.
-// TX, TY: float, F16 or BF16 (kernels/element_type.h); every pass loads x widened exactly to f32 (LoadF32).
-// Softmax keeps e = exp(x - max) between its passes in e[r], f32: y itself when y is f32, else a scratch row on the
-// kernel's stack (a half-precision y would round e and then the rescaled product again). Unused by log-softmax.
-template <class TX, class TY>
 struct ShortRowPtrs {
-  const TX* x[4];
-  TY* y[4];
-  float* e[4];
+  const float* x[4];
+  float* y[4];
 };
 
 // Calls f(r) for r = 0 .. kRows-1 with r a compile-time constant: the per-row statements of a pass are written
@@ -86,19 +75,17 @@ struct ShortRowBounds {
 
 // Pass 1: max, min and finiteness (sum of x * 0 is NaN iff some x is not finite) of each row. One accumulator
 // triple per row: the rows are the independent chains.
-template <size_t kRows, bool kMin, class D, class TX, class TY>
-HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs<TX, TY>& p, size_t n) {
+template <size_t kRows, bool kMin, class D>
+HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs& p, size_t n) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
   V hi0 = zero, hi1 = zero, hi2 = zero, hi3 = zero;
   V lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero;
   V f0 = zero, f1 = zero, f2 = zero, f3 = zero;
-  float first[4];
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    first[r] = ElementF32(d, p.x[r]);
-    Pick<r>(hi0, hi1, hi2, hi3) = hn::Set(d, first[r]);
-    Pick<r>(lo0, lo1, lo2, lo3) = hn::Set(d, first[r]);
+    Pick<r>(hi0, hi1, hi2, hi3) = hn::Set(d, p.x[r][0]);
+    Pick<r>(lo0, lo1, lo2, lo3) = hn::Set(d, p.x[r][0]);
   });
   const auto step = [&](auto r, V v) HWY_ATTR {
     V& hi = Pick<r>(hi0, hi1, hi2, hi3);
@@ -110,10 +97,10 @@ HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs<TX, TY>& p, size_t
   };
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadF32(d, p.x[r] + i)); });
+    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, hn::LoadU(d, p.x[r] + i)); });
   }
   if (i < n) {  // padded with the row's first element: changes neither bound
-    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadF32NOr(d, p.x[r] + i, n - i, first[r])); });
+    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, p.x[r][0])); });
   }
   ShortRowBounds b;
   ForRows<kRows>([&](auto r) HWY_ATTR {
@@ -124,11 +111,10 @@ HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs<TX, TY>& p, size_t
   return b;
 }
 
-// Pass 2: e = exp(x - max) per row, summed with the compensated sum (softmax: seeded, e stored to p.e;
-// log-softmax: entries at the max counted exactly and the others scaled by 2^64, as ExpPass does). kMasked/kOrder
-// as ExpPass.
-template <size_t kRows, RowOp kOp, bool kMasked, SumOrder kOrder, class D, class TX, class TY>
-HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs<TX, TY>& p, size_t n, const float* max, ExpSum* sums) {
+// Pass 2: e = exp(x - max) per row, summed with the compensated sum (softmax: seeded, e stored to y; log-softmax:
+// entries at the max counted exactly and the others scaled by 2^64, as ExpPass does). kMasked/kOrder as ExpPass.
+template <size_t kRows, RowOp kOp, bool kMasked, SumOrder kOrder, class D>
+HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs& p, size_t n, const float* max, ExpSum* sums) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   constexpr int kScaleLog2 = kSoftmax ? 0 : 64;
   using V = hn::Vec<D>;
@@ -155,15 +141,15 @@ HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs<TX, TY>& p, size_t n, con
   size_t i = 0;
   for (; i + N <= n; i += N) {
     ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = step(r, LoadF32(d, p.x[r] + i));
-      if constexpr (kSoftmax) hn::StoreU(e, d, p.e[r] + i);
+      const V e = step(r, hn::LoadU(d, p.x[r] + i));
+      if constexpr (kSoftmax) hn::StoreU(e, d, p.y[r] + i);
     });
   }
   if (i < n) {  // padded with the max: a benign argument of 0, dropped by the mask
     const auto valid = hn::FirstN(d, n - i);
     ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = step(r, LoadF32NOr(d, p.x[r] + i, n - i, max[r]), valid);
-      if constexpr (kSoftmax) StoreN(e, d, p.e[r] + i, n - i);
+      const V e = step(r, LoadNOr(d, p.x[r] + i, n - i, max[r]), valid);
+      if constexpr (kSoftmax) StoreN(e, d, p.y[r] + i, n - i);
     });
   }
   constexpr double kUnscale = kSoftmax ? 1.0 : 1.0 / 18446744073709551616.0;  // 2^-64, exact
@@ -173,24 +159,13 @@ HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs<TX, TY>& p, size_t n, con
   });
 }
 
-// y = e * scale with scale as a float pair (one rounding to f32; MulByPair), e from the f32 row e (which may be y
-// itself): the last pass of softmax's short rows, the same arithmetic as the chunked path's RescaleStored.
-template <class D, class TY>
-HWY_INLINE void ScaleStoredRow(D d, const float* e, TY* y, size_t n, double scale) {
-  using V = hn::Vec<D>;
-  float hi, lo;
-  FloatPair(scale, &hi, &lo);
-  const V v_hi = hn::Set(d, hi), v_lo = hn::Set(d, lo);
-  MapRow(d, e, y, n, 0.0f, [&](V v, auto...) HWY_ATTR { return MulByPair(v, v_hi, v_lo); });
-}
-
-// Softmax of kRows rows by ExpScaled (kernels/exp-inl.h): e = exp(x) 2^s_r, stored to p.e and summed (seeded with 4,
-// which is >= every term), then y = e * (1 / sum) as a float pair (one rounding to f32; a half-precision y rounds
-// that once more, in the store). Rows: no NaN or +inf, a finite max with |max| <= kScaledExpMaxAbs. The argument of
-// exp is x itself, so there is no TwoSum, no masked variant and no min reduction: ~10 operations per vector fewer
-// than the x - max form, at the same error budget (exp < 1 ulp, the final rounding, the float-pair scale).
-template <size_t kRows, class D, class TX, class TY>
-HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs<TX, TY>& p, size_t n, const ShortRowBounds& b) {
+// Softmax of kRows rows by ExpScaled (kernels/exp-inl.h): e = exp(x) 2^s_r, stored to y and summed (seeded with 4,
+// which is >= every term), then y = e * (1 / sum) as a float pair (one rounding). Rows: no NaN or +inf, a finite max
+// with |max| <= kScaledExpMaxAbs. The argument of exp is x itself, so there is no TwoSum, no masked variant and no
+// min reduction: ~10 operations per vector fewer than the x - max form, at the same error budget (exp < 1 ulp, the
+// final rounding, the float-pair scale).
+template <size_t kRows, class D>
+HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   constexpr float kSeed = 4.0f;
@@ -210,22 +185,25 @@ HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs<TX, TY>& p, size_t n,
   size_t i = 0;
   for (; i + N <= n; i += N) {
     ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = exp_of(r, LoadF32(d, p.x[r] + i));
+      const V e = exp_of(r, hn::LoadU(d, p.x[r] + i));
       AddToSum</*kSeeded=*/true>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e);
-      hn::StoreU(e, d, p.e[r] + i);
+      hn::StoreU(e, d, p.y[r] + i);
     });
   }
   if (i < n) {  // padded with -inf: exactly 0, nothing to drop
     const float kNegInf = -std::numeric_limits<float>::infinity();
     ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = exp_of(r, LoadF32NOr(d, p.x[r] + i, n - i, kNegInf));
+      const V e = exp_of(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf));
       AddToSum</*kSeeded=*/true>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e);
-      StoreN(e, d, p.e[r] + i, n - i);
+      StoreN(e, d, p.y[r] + i, n - i);
     });
   }
   ForRows<kRows>([&](auto r) HWY_ATTR {
     const double sum = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed);
-    ScaleStoredRow(d, p.e[r], p.y[r], n, 1.0 / sum);
+    float hi, lo;
+    FloatPair(1.0 / sum, &hi, &lo);
+    const V v_hi = hn::Set(d, hi), v_lo = hn::Set(d, lo);
+    MapRow(d, p.y[r], p.y[r], n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, v_hi, v_lo); });
   });
 }
 
@@ -242,8 +220,8 @@ HWY_INLINE void Log1pOfEach(const double* in, double* out) {
 
 // kRows rows of length n <= kShortRowMax whose values are finite or -inf with a finite max (the caller routes the
 // others to the chunked path), all with the same masked decision.
-template <size_t kRows, RowOp kOp, class D, class TX, class TY>
-HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs<TX, TY>& p, size_t n, const ShortRowBounds& b, bool masked) {
+template <size_t kRows, RowOp kOp, class D>
+HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, bool masked) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   SumOrder order = ShiftOrder(b.max[0], b.min[0]);
   for (size_t r = 1; r < kRows; ++r) {
@@ -262,17 +240,17 @@ HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs<TX, TY>& p, size_t n, cons
   }
   // Finish each row as MergeChunks + ChunkFinishPass do for a one-chunk row.
   for (size_t r = 0; r < kRows; ++r) {
-    if constexpr (kSoftmax) {
-      ScaleStoredRow(d, p.e[r], p.y[r], n, 1.0 / sums[r].Total());
-      continue;
-    }
     ChunkFinish finish{};
     finish.kind = ChunkFinish::kNormal;
     finish.max = b.max[r];
     finish.masked = masked;
     finish.order = ShiftOrder(b.max[r], b.min[r]);
-    FloatPair(log_sums[r], &finish.log_hi, &finish.log_lo);
-    ChunkFinishPass<RowOp::kLogSoftmax>(d, p.x[r], p.y[r], n, finish);
+    if (kSoftmax) {
+      FloatPair(1.0 / sums[r].Total(), &finish.scale_hi, &finish.scale_lo);
+    } else {
+      FloatPair(log_sums[r], &finish.log_hi, &finish.log_lo);
+    }
+    ChunkFinishPass<kOp>(d, p.x[r], p.y[r], n, finish);
   }
 }
 
@@ -285,8 +263,8 @@ enum class ShortRowKind {
   kMasked,    // the same with the masked exp (-inf entries, or a range > 2^16)
 };
 
-template <RowOp kOp, class D, class TX>
-HWY_INLINE ShortRowKind ClassifyShortRow(D d, const TX* x, size_t n, float max, float min, bool finite) {
+template <RowOp kOp, class D>
+HWY_INLINE ShortRowKind ClassifyShortRow(D d, const float* x, size_t n, float max, float min, bool finite) {
   if (!finite) {
     const NonFiniteCounts counts = CountNonFinite(d, x, n);
     if (counts.nan != 0 || counts.pos_inf != 0 || counts.neg_inf == n) return ShortRowKind::kSpecial;
@@ -295,9 +273,8 @@ HWY_INLINE ShortRowKind ClassifyShortRow(D d, const TX* x, size_t n, float max, 
   return (!finite || ShiftNeedsMasking(max, min)) ? ShortRowKind::kMasked : ShortRowKind::kUnmasked;
 }
 
-template <size_t kRows, RowOp kOp, class D, class TX, class TY>
-HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs<TX, TY>& p, size_t n, const ShortRowBounds& b,
-                                ShortRowKind kind) {
+template <size_t kRows, RowOp kOp, class D>
+HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, ShortRowKind kind) {
   if (kind == ShortRowKind::kScaled) {
     ShortSoftmaxScaled<kRows>(d, p, n, b);
   } else if (kind == ShortRowKind::kSpecial) {
@@ -308,15 +285,15 @@ HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs<TX, TY>& p, size_t n, co
 }
 
 // Rows [0, kRows) of p, each of length n (1 <= n <= ShortRowMax).
-template <size_t kRows, RowOp kOp, class D, class TX, class TY>
-HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs<TX, TY>& p, size_t n) {
+template <size_t kRows, RowOp kOp, class D>
+HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
   // Softmax needs the min only for rows outside ExpScaled's range (rare: |max| > 1024); log-softmax always.
-  constexpr bool kMin = (kOp == RowOp::kLogSoftmax);
-  ShortRowBounds b = ShortRowMax<kRows, kMin>(d, p, n);
+  constexpr bool kLog = (kOp == RowOp::kLogSoftmax);
+  ShortRowBounds b = ShortRowMax<kRows, kLog>(d, p, n);
   ShortRowKind kinds[4];
   bool uniform = true;
   for (size_t r = 0; r < kRows; ++r) {
-    if (!kMin && b.finite[r] && !(fabsf(b.max[r]) <= kScaledExpMaxAbs)) {
+    if (!kLog && b.finite[r] && !(fabsf(b.max[r]) <= kScaledExpMaxAbs)) {
       b.min[r] = RowMax(d, p.x[r], n).min;
     }
     kinds[r] = ClassifyShortRow<kOp>(d, p.x[r], n, b.max[r], b.min[r], b.finite[r]);
@@ -327,30 +304,20 @@ HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs<TX, TY>& p, size_t n) {
     return;
   }
   for (size_t r = 0; r < kRows; ++r) {
-    const ShortRowPtrs<TX, TY> one{{p.x[r]}, {p.y[r]}, {p.e[r]}};
+    const ShortRowPtrs one{{p.x[r]}, {p.y[r]}};
     const ShortRowBounds one_bounds{{b.max[r]}, {b.min[r]}, {b.finite[r]}};
     ShortRowsOfKind<1, kOp>(d, one, n, one_bounds, kinds[r]);
   }
 }
 
-// Rows [row_begin, row_end) of a batch of short rows, four at a time; x of type TX, y of type TY.
-template <RowOp kOp, class TX, class TY, class D>
+// Rows [row_begin, row_end) of a batch of short rows, four at a time.
+template <RowOp kOp, class D>
 HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t row_end) {
-  // Softmax into a half-precision y keeps e in f32 scratch rows here (the row plan bounds such rows by
-  // kShortRowScratchMax: 16 KiB for a group).
-  constexpr bool kScratch = (kOp == RowOp::kSoftmax) && !std::is_same<TY, float>::value;
-  HWY_DASSERT(!kScratch || batch.cols <= kShortRowScratchMax);
-  HWY_ALIGN float scratch[kScratch ? kShortRowGroup * kShortRowScratchMax : 1];
   const auto ptrs = [&](size_t r, size_t count) {
-    ShortRowPtrs<TX, TY> p{};
+    ShortRowPtrs p{};
     for (size_t i = 0; i < count; ++i) {
-      p.x[i] = static_cast<const TX*>(batch.x) + (r + i) * batch.x_stride;
-      p.y[i] = static_cast<TY*>(batch.y) + (r + i) * batch.y_stride;
-      if constexpr (kScratch) {
-        p.e[i] = scratch + i * kShortRowScratchMax;
-      } else if constexpr (std::is_same<TY, float>::value) {
-        p.e[i] = p.y[i];
-      }
+      p.x[i] = static_cast<const float*>(batch.x) + (r + i) * batch.x_stride;  // f32 -> f32 only (TypedRows)
+      p.y[i] = static_cast<float*>(batch.y) + (r + i) * batch.y_stride;
     }
     return p;
   };

@@ -11,8 +11,7 @@
 // Element types (kernels/element_type.h): x and y may be f32, f16 or bf16 independently. Every pass loads x widened
 // exactly to f32 and computes in f32 as above; only the final store rounds to y's type (kernels/convert-inl.h,
 // nearest even). Passes that only read x are templated on its type alone, so the type pairs share them.
-// Half-precision outputs of chunked rows always take softmax's recompute finish (SoftmaxRecomputes; short rows keep
-// e in f32 scratch instead, kernels/short_rows-inl.h): the three-pass form would
+// Half-precision outputs always take softmax's recompute finish (SoftmaxRecomputes): the three-pass form would
 // store e = exp(x - chunk max) in y, i.e. round it to half precision, and then round the rescaled product again,
 // ~1.5 half ULP; the recompute finish rounds once to f32 (<= 1 f32 ulp) and once to the output type, which keeps
 // half outputs within 1 ULP of their type (and correctly rounded unless the f32 result lies within 1 f32 ulp of a
@@ -146,7 +145,7 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max,
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
   const float shift = ScaledExpShift(max);
-  *offset = ScaledExpOffset(shift);
+  *offset = -static_cast<double>(shift) * 0.69314718055994530942;
   const V clamp_at = hn::Set(d, max - 120.0f), v_shift = hn::Set(d, shift);
   // One accumulator pair is enough: its loop-carried chain is one add (4 cycles) per vector, while the ~20
   // independent operations of each vector's exp take ~10 cycles of issue even at two FMA pipes, so the loop is

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <limits>
 #include <random>
 #include <string>
 
@@ -56,38 +55,6 @@ std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed) {
       break;
     case Distribution::kAllEqual:
       for (auto& v : row) v = 3.25f;
-      break;
-  }
-  return row;
-}
-
-std::vector<float> MakeRowOfKind(size_t kind, size_t n, uint64_t seed) {
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  std::vector<float> row = MakeRow(Distribution::kUniform10, n, seed);
-  switch (kind % kRowKinds) {
-    case 0:
-      break;  // ordinary: the scaled exp (softmax)
-    case 1:
-      for (float& v : row) v += 3000.0f;  // |max| > 1024: x - max with TwoSum
-      break;
-    case 2:
-      for (size_t i = 0; i < n; i += 3) row[i] = -kInf;  // masked entries
-      break;
-    case 3:
-      row[n / 2] = std::numeric_limits<float>::quiet_NaN();  // special: all NaN
-      break;
-    case 4:
-      row[n - 1] = kInf;  // special: +inf
-      break;
-    case 5:
-      for (float& v : row) v = -kInf;  // special: fully masked
-      break;
-    case 6:
-      row[0] = 3.0e38f;  // range > 2^16: the masked exp
-      row[n - 1] = -3.0e38f;
-      break;
-    case 7:
-      for (float& v : row) v = v * 0.01f - 1020.0f;  // max near the scaled exp's limit
       break;
   }
   return row;

@@ -25,13 +25,6 @@ const char* DistributionName(Distribution distribution);
 
 std::vector<float> MakeRow(Distribution distribution, size_t n, uint64_t seed);
 
-// Rows of the kinds the row engine tells apart (kernels/short_rows-inl.h ShortRowKind, and the variants inside
-// them), kind in [0, kRowKinds): 0 ordinary (softmax's scaled exp), 1 |max| > 1024 (x - max with TwoSum), 2 masked
-// (-inf) entries, 3 a NaN, 4 a +inf, 5 fully masked, 6 a range > 2^16 (the masked exp), 7 a max near the scaled
-// exp's limit. Uniform [-10, 10] underneath (seed as MakeRow).
-inline constexpr size_t kRowKinds = 8;
-std::vector<float> MakeRowOfKind(size_t kind, size_t n, uint64_t seed);
-
 // True when the suite runs under an emulator (qemu-user): the environment variable SIMDMAX_TEST_EMULATED when set
 // and not empty ("0": false, anything else: true), otherwise whether the build defines SIMDMAX_TEST_EMULATED (the
 // AArch64 cross build does). Emulated
