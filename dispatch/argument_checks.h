@@ -31,14 +31,17 @@ simdmax_status CheckRowsArgs(size_t rows, size_t cols, const void* x, size_t x_s
 // max = +inf with sum > 0; NaN in either field is a poisoned state and accepted). INVALID_ARGUMENT otherwise.
 simdmax_status CheckOnlineState(float max, double sum);
 
-// Checks an attention call, in this order: NULL_POINTER (desc), INVALID_ARGUMENT (n_kv_heads == 0, n_heads not a
-// multiple of n_kv_heads, head_dim == 0, scale not finite); then, when there is work (n_heads and n_queries
-// nonzero; *no_op is set otherwise): NULL_POINTER (q, out; k, v when n_keys > 0), INVALID_STRIDE (a row stride <
-// head_dim where there is more than one row, a head stride < head_dim where there is more than one head),
-// INVALID_SHAPE (a tensor's span overflows size_t bytes or the address space), OVERLAP (out or lse intersects q, k,
-// v, or each other; q, k and v may overlap each other, e.g. a packed QKV buffer).
-simdmax_status CheckAttentionArgs(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
-                                  const float* out, const float* lse, bool* no_op);
+// Checks one attention call (simdmax_attention, and simdmax_attention_f32 through the same arguments), in the order
+// simdmax.h documents: INVALID_ARGUMENT for the scalars and types; then, when there is work (n_heads and n_queries
+// nonzero; *no_op is set otherwise): NULL_POINTER (q, out; k, v with keys), INVALID_ARGUMENT (non-finite ALiBi
+// slopes or sinks, block table entries outside [0, n_blocks)), INVALID_STRIDE, INVALID_SHAPE, OVERLAP (out or lse
+// against every tensor of the call and each other, on byte spans; reads may overlap each other). The NULL args
+// pointer is the caller's check.
+simdmax_status CheckAttentionCall(const simdmax_attention_args& args, bool* no_op);
+
+// After every call of a batch passed CheckAttentionCall: OVERLAP if an output (out, lse) of any call intersects
+// any tensor (read or written) of any call, its own included. One sort and sweep over all spans (n log n).
+simdmax_status CheckAttentionBatchOverlaps(const simdmax_attention_args* args, size_t n);
 
 }  // namespace simdmax
 

@@ -3,10 +3,12 @@
 #include <stdint.h>
 
 #include <algorithm>
+#include <limits>
 #include <new>
 #include <vector>
 
 #include "dispatch/thread_pool.h"
+#include "kernels/element_type.h"
 
 namespace simdmax {
 namespace {
@@ -14,164 +16,295 @@ namespace {
 // Work (multiply-adds) below which the call stays on the calling thread: about the cost of waking a worker.
 constexpr size_t kMinParallelWork = size_t{1} << 20;
 
-// The tiling: a tile is (kv head, block of query heads of its group, block of queries); its rows are head-major.
-struct Tiling {
-  size_t group;           // query heads per kv head
-  size_t heads_per_tile;  // <= kAttentionMaxTileRows
-  size_t queries_per_tile;
-  size_t head_blocks;
-  size_t query_blocks;
-  size_t tiles;
-  explicit Tiling(const simdmax_attention_desc& desc) {
-    group = desc.n_heads / desc.n_kv_heads;
-    heads_per_tile = std::min(group, kAttentionMaxTileRows);
-    queries_per_tile = std::max<size_t>(1, kAttentionMaxTileRows / heads_per_tile);
-    head_blocks = (group + heads_per_tile - 1) / heads_per_tile;
-    query_blocks = (desc.n_queries + queries_per_tile - 1) / queries_per_tile;
-    tiles = desc.n_kv_heads * head_blocks * query_blocks;
-  }
-};
-
-// Keys [0, end) visible to query i: all of them, or with causal masking aligned to the end,
-// j <= i + (n_keys - n_queries).
-size_t VisibleEnd(const simdmax_attention_desc& desc, size_t i) {
-  if (!desc.causal) return desc.n_keys;
-  if (i + 1 + desc.n_keys <= desc.n_queries) return 0;
-  return std::min(desc.n_keys, i + 1 + desc.n_keys - desc.n_queries);
-}
-
-// Split-K partials (max, sum, acc per row and chunk). Kept per calling thread and reused, growing to the largest
-// decode seen, so that a steady stream of decode calls allocates nothing after the first; each call uses only its
-// own thread's buffers, so concurrent calls from different threads never share them.
-struct SplitKScratch {
-  std::vector<float> acc;
-  std::vector<float> max;
-  std::vector<double> sum;
-};
+ElementType TypeOf(simdmax_dtype type) { return static_cast<ElementType>(static_cast<int>(type)); }
 
 size_t CheckedProduct(size_t a, size_t b) {
   if (b != 0 && a > SIZE_MAX / b) throw std::bad_alloc();
   return a * b;
 }
+size_t CheckedSum(size_t a, size_t b) {
+  if (a > SIZE_MAX - b) throw std::bad_alloc();
+  return a + b;
+}
 
-SplitKScratch& ThreadScratch() {
-  thread_local SplitKScratch scratch;
+// The tiling of one call: a tile is (kv head, block of query heads of its group, block of queries); its rows are
+// head-major.
+struct Tiling {
+  size_t group = 0;           // query heads per kv head
+  size_t heads_per_tile = 0;  // <= kAttentionMaxTileRows
+  size_t queries_per_tile = 0;
+  size_t head_blocks = 0;
+  size_t query_blocks = 0;
+  size_t tiles = 0;
+  explicit Tiling(const simdmax_attention_args& a) {
+    group = a.n_heads / a.n_kv_heads;
+    heads_per_tile = std::min(group, kAttentionMaxTileRows);
+    queries_per_tile = std::max<size_t>(1, kAttentionMaxTileRows / heads_per_tile);
+    head_blocks = (group + heads_per_tile - 1) / heads_per_tile;
+    query_blocks = (a.n_queries + queries_per_tile - 1) / queries_per_tile;
+    tiles = a.n_kv_heads * head_blocks * query_blocks;
+  }
+};
+
+// Keys [begin, end) visible to query i by position (causal, window); the mask hides more inside the kernel.
+// Positions are signed: p_i = i + n_keys - n_queries is negative for the first queries when n_queries > n_keys.
+// (The argument checks bound n_keys and n_queries by 2^62, so none of this overflows.)
+void VisibleRange(const simdmax_attention_args& a, size_t i, size_t* begin, size_t* end) {
+  const int64_t n_keys = static_cast<int64_t>(a.n_keys);
+  const int64_t p = static_cast<int64_t>(i) + n_keys - static_cast<int64_t>(a.n_queries);
+  int64_t lo = 0, hi = n_keys;
+  if (a.causal) hi = std::min(hi, p + 1);
+  if (a.window > 0) {
+    // A window past every distance hides nothing; clamping it keeps p +- window in range.
+    const int64_t w = static_cast<int64_t>(
+        std::min<size_t>(a.window, a.n_keys + a.n_queries + 1));
+    lo = std::max(lo, p - w + 1);       // p - j < window
+    if (!a.causal) hi = std::min(hi, p + w);  // j - p < window
+  }
+  lo = std::min(std::max<int64_t>(lo, 0), n_keys);
+  hi = std::max(hi, lo);
+  *begin = static_cast<size_t>(lo);
+  *end = static_cast<size_t>(hi);
+}
+
+// Per calling thread and reused by its next call while small (see kAttentionRetainedScratchBytes); each call uses
+// only its own thread's buffers, so concurrent calls from different threads never share them.
+struct Scratch {
+  std::vector<float> floats;  // widened q, f32 accumulators, split-K partial outputs and maxima
+  std::vector<double> sums;   // split-K partial sums
+};
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
   return scratch;
 }
 
+// One call of the batch, planned.
+struct Plan {
+  const simdmax_attention_args* args = nullptr;
+  float scale = 0.0f;
+  Tiling tiling;
+  size_t rows = 0;        // n_heads * n_queries
+  size_t chunks = 1;      // split-K chunks (1: no split)
+  size_t chunk_keys = 0;  // keys per chunk when split
+  // Offsets into Scratch::floats (SIZE_MAX: not used) and Scratch::sums.
+  size_t q32 = SIZE_MAX;  // widened q, [h][i][d]
+  size_t acc = SIZE_MAX;  // split: [row][chunk][d]; unsplit half outputs: [row][d]
+  size_t max = SIZE_MAX;  // split: [row][chunk]
+  size_t sum = SIZE_MAX;  // split: [row][chunk]
+  size_t first_tile_task = 0, first_merge_row = 0, first_widen_row = 0;
+  explicit Plan(const AttentionProblem& problem) : args(problem.args), scale(problem.scale), tiling(*problem.args) {
+    const simdmax_attention_args& a = *args;
+    rows = a.n_heads * a.n_queries;  // <= the q span, checked to fit in size_t
+    if (a.n_queries <= kAttentionSplitMaxQueries && a.n_keys >= 2 * kAttentionKeyChunk) {
+      const size_t per_chunk = (a.n_keys + kAttentionMaxChunks - 1) / kAttentionMaxChunks;
+      chunk_keys = std::max(kAttentionKeyChunk, (per_chunk + kAttentionKeyBlock - 1) / kAttentionKeyBlock *
+                                                    kAttentionKeyBlock);
+      chunks = (a.n_keys + chunk_keys - 1) / chunk_keys;
+    }
+  }
+  bool Split() const { return chunks > 1; }
+  size_t TileTasks() const { return tiling.tiles * chunks; }
+  size_t MergeRows() const { return Split() ? rows : 0; }
+  size_t WidenRows() const { return q32 != SIZE_MAX ? rows : 0; }
+};
+
 class AttentionRun {
  public:
-  AttentionRun(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
-               const float* v, float* out, float* lse)
-      : kernels_(kernels), desc_(desc), tiling_(desc), q_(q), k_(k), v_(v), out_(out), lse_(lse) {
-    const bool split = desc.n_queries <= kAttentionSplitMaxQueries && desc.n_keys >= 2 * kAttentionKeyChunk;
-    chunks_ = split ? (desc.n_keys + kAttentionKeyChunk - 1) / kAttentionKeyChunk : 1;
+  AttentionRun(const KernelTable& kernels, const AttentionProblem* problems, size_t count)
+      : kernels_(kernels), scratch_(ThreadScratch()) {
+    plans_.reserve(count);
+    for (size_t p = 0; p < count; ++p) plans_.emplace_back(problems[p]);
   }
 
-  // Sizes the split-K partials, before anything is written. Throws std::bad_alloc when they cannot be allocated
-  // (simdmax_attention_f32 reports SIMDMAX_ERROR_OUT_OF_MEMORY), including sizes past size_t or the vector's
-  // max_size (a valid but enormous decode), which would otherwise wrap or throw std::length_error.
+  // Sizes the scratch and the task ranges, before anything is written. Throws std::bad_alloc when the scratch
+  // cannot be allocated (the C API reports SIMDMAX_ERROR_OUT_OF_MEMORY), including sizes past size_t or the
+  // vector's max_size (a valid but enormous call), which would otherwise wrap or throw std::length_error.
   void Allocate() {
-    if (chunks_ == 1) return;
-    const size_t rows = desc_.n_heads * desc_.n_queries;  // <= the q span, checked to fit in size_t
-    const size_t partials = CheckedProduct(rows, chunks_);
-    const size_t acc = CheckedProduct(partials, desc_.head_dim);
-    if (acc > scratch_.acc.max_size() || partials > scratch_.sum.max_size()) throw std::bad_alloc();
-    scratch_.acc.resize(std::max(scratch_.acc.size(), acc));
-    scratch_.max.resize(std::max(scratch_.max.size(), partials));
-    scratch_.sum.resize(std::max(scratch_.sum.size(), partials));
+    size_t floats = 0, sums = 0;
+    for (Plan& plan : plans_) {
+      const simdmax_attention_args& a = *plan.args;
+      plan.first_tile_task = tile_tasks_;
+      plan.first_merge_row = merge_rows_;
+      tile_tasks_ = CheckedSum(tile_tasks_, plan.TileTasks());
+      merge_rows_ += plan.MergeRows();
+      const size_t row_floats = CheckedProduct(plan.rows, a.head_dim);
+      if (TypeOf(a.q_type) != ElementType::kF32) {
+        plan.q32 = floats;
+        floats = CheckedSum(floats, row_floats);
+        plan.first_widen_row = widen_rows_;
+        widen_rows_ += plan.rows;
+      }
+      if (plan.Split()) {
+        const size_t partials = CheckedProduct(plan.rows, plan.chunks);
+        plan.acc = floats;
+        floats = CheckedSum(floats, CheckedProduct(partials, a.head_dim));
+        plan.max = floats;
+        floats = CheckedSum(floats, partials);
+        plan.sum = sums;
+        sums = CheckedSum(sums, partials);
+      } else if (TypeOf(a.out_type) != ElementType::kF32) {
+        plan.acc = floats;
+        floats = CheckedSum(floats, row_floats);
+      }
+      work_ = CheckedSum(work_, CheckedProduct(row_floats, std::max<size_t>(a.n_keys, 1)) / 1);
+    }
+    if (floats > scratch_.floats.max_size() || sums > scratch_.sums.max_size()) throw std::bad_alloc();
+    if (floats > scratch_.floats.size()) scratch_.floats.resize(floats);
+    if (sums > scratch_.sums.size()) scratch_.sums.resize(sums);
   }
 
   void Run() {
-    const size_t rows = desc_.n_heads * desc_.n_queries;
-    const size_t work = rows * std::max<size_t>(desc_.n_keys, 1) * desc_.head_dim;
-    const bool parallel = work >= kMinParallelWork;
-    if (chunks_ == 1) {
-      ParallelFor(tiling_.tiles, parallel, [&](size_t begin, size_t end) {
-        for (size_t t = begin; t < end; ++t) RunTile(t, 0);
-      });
-      return;
+    const bool parallel = work_ >= kMinParallelWork;
+    if (widen_rows_ > 0) {
+      ForEach(widen_rows_, &Plan::first_widen_row, &Plan::WidenRows, parallel,
+              [&](const Plan& plan, size_t row) { WidenQueryRow(plan, row); });
     }
-    // Split-K: partial (max, sum, acc) per row and chunk, then a merge per row in chunk order.
-    ParallelFor(tiling_.tiles * chunks_, parallel, [&](size_t begin, size_t end) {
-      for (size_t task = begin; task < end; ++task) RunTile(task / chunks_, task % chunks_);
+    ForEach(tile_tasks_, &Plan::first_tile_task, &Plan::TileTasks, parallel, [&](const Plan& plan, size_t task) {
+      RunTile(plan, task / plan.chunks, task % plan.chunks);
     });
-    ParallelFor(rows, parallel, [&](size_t begin, size_t end) {
-      for (size_t row = begin; row < end; ++row) {
-        const size_t h = row / desc_.n_queries, i = row % desc_.n_queries;
-        float lse_dummy;
-        kernels_.merge(&scratch_.acc[row * chunks_ * desc_.head_dim], desc_.head_dim, &scratch_.max[row * chunks_],
-                       &scratch_.sum[row * chunks_], chunks_, desc_.head_dim, OutRow(h, i),
-                       lse_ != nullptr ? &lse_[row] : &lse_dummy);
+    if (merge_rows_ > 0) {
+      ForEach(merge_rows_, &Plan::first_merge_row, &Plan::MergeRows, parallel,
+              [&](const Plan& plan, size_t row) { MergeRow(plan, row); });
+    }
+  }
+
+  ~AttentionRun() {
+    const size_t bytes = scratch_.floats.capacity() * sizeof(float) + scratch_.sums.capacity() * sizeof(double);
+    if (bytes > kAttentionRetainedScratchBytes) {
+      std::vector<float>().swap(scratch_.floats);
+      std::vector<double>().swap(scratch_.sums);
+    }
+  }
+
+ private:
+  // Calls fn(plan, local index) for every index of `total` = the concatenation of each plan's range (first,
+  // count), in parallel over the indices. Each index's result is independent of the others and of how the
+  // indices are grouped into tasks, so the result does not depend on the thread count.
+  template <class Fn>
+  void ForEach(size_t total, size_t Plan::*first, size_t (Plan::*count)() const, bool parallel, const Fn& fn) {
+    ParallelFor(total, parallel, [&](size_t begin, size_t end) {
+      // The plan holding index `begin`: the last one starting at or before it (plans with no index are skipped).
+      size_t p = static_cast<size_t>(
+                     std::upper_bound(plans_.begin(), plans_.end(), begin,
+                                      [&](size_t index, const Plan& plan) { return index < plan.*first; }) -
+                     plans_.begin()) -
+                 1;
+      for (size_t index = begin; index < end; ++index) {
+        while (index >= plans_[p].*first + (plans_[p].*count)()) ++p;
+        fn(plans_[p], index - plans_[p].*first);
       }
     });
   }
 
- private:
-  float* OutRow(size_t h, size_t i) const { return out_ + h * desc_.out_head_stride + i * desc_.out_row_stride; }
+  static void* OutRow(const simdmax_attention_args& a, size_t h, size_t i) {
+    return AdvanceElements(a.out, h * a.out_head_stride + i * a.out_row_stride, TypeOf(a.out_type));
+  }
+  static float SinkOf(const simdmax_attention_args& a, size_t h) {
+    return a.sinks != nullptr ? a.sinks[h] : -std::numeric_limits<float>::infinity();
+  }
 
-  void RunTile(size_t tile_index, size_t chunk) {
-    const size_t query_block = tile_index % tiling_.query_blocks;
-    const size_t head_block = (tile_index / tiling_.query_blocks) % tiling_.head_blocks;
-    const size_t kv_head = tile_index / (tiling_.query_blocks * tiling_.head_blocks);
-    const size_t h_begin = kv_head * tiling_.group + head_block * tiling_.heads_per_tile;
-    const size_t h_end = std::min(h_begin + tiling_.heads_per_tile, (kv_head + 1) * tiling_.group);
-    const size_t i_begin = query_block * tiling_.queries_per_tile;
-    const size_t i_end = std::min(i_begin + tiling_.queries_per_tile, desc_.n_queries);
+  void WidenQueryRow(const Plan& plan, size_t row) {
+    const simdmax_attention_args& a = *plan.args;
+    const size_t h = row / a.n_queries, i = row % a.n_queries;
+    const void* q = AdvanceElements(a.q, h * a.q_head_stride + i * a.q_row_stride, TypeOf(a.q_type));
+    kernels_.ForType(TypeOf(a.q_type)).widen_row(q, &scratch_.floats[plan.q32 + row * a.head_dim], a.head_dim);
+  }
+
+  void RunTile(const Plan& plan, size_t tile_index, size_t chunk) {
+    const simdmax_attention_args& a = *plan.args;
+    const Tiling& tiling = plan.tiling;
+    const ElementType kv_type = TypeOf(a.kv_type);
+    const size_t query_block = tile_index % tiling.query_blocks;
+    const size_t head_block = (tile_index / tiling.query_blocks) % tiling.head_blocks;
+    const size_t kv_head = tile_index / (tiling.query_blocks * tiling.head_blocks);
+    const size_t h_begin = kv_head * tiling.group + head_block * tiling.heads_per_tile;
+    const size_t h_end = std::min(h_begin + tiling.heads_per_tile, (kv_head + 1) * tiling.group);
+    const size_t i_begin = query_block * tiling.queries_per_tile;
+    const size_t i_end = std::min(i_begin + tiling.queries_per_tile, a.n_queries);
+    const size_t dim = a.head_dim;
 
     AttentionTile tile;
-    tile.head_dim = desc_.head_dim;
-    tile.scale = desc_.scale;
-    tile.k = k_ == nullptr ? nullptr : k_ + kv_head * desc_.k_head_stride;
-    tile.k_row_stride = desc_.k_row_stride;
-    tile.v = v_ == nullptr ? nullptr : v_ + kv_head * desc_.v_head_stride;
-    tile.v_row_stride = desc_.v_row_stride;
-    tile.key_begin = chunk * kAttentionKeyChunk;
-    tile.key_end = chunks_ == 1 ? desc_.n_keys : std::min(desc_.n_keys, tile.key_begin + kAttentionKeyChunk);
+    tile.head_dim = dim;
+    tile.scale = plan.scale;
+    tile.softcap = a.softcap;
+    const bool has_keys = a.n_keys != 0;  // k and v may be NULL otherwise
+    tile.kv.k = has_keys ? AdvanceElements(a.k, kv_head * a.k_head_stride, kv_type) : nullptr;
+    tile.kv.v = has_keys ? AdvanceElements(a.v, kv_head * a.v_head_stride, kv_type) : nullptr;
+    tile.kv.k_row_stride = a.k_row_stride;
+    tile.kv.v_row_stride = a.v_row_stride;
+    tile.kv.block_table = a.block_table;
+    tile.kv.block_size = a.block_size;
+    tile.kv.k_block_stride = a.k_block_stride;
+    tile.kv.v_block_stride = a.v_block_stride;
+    tile.key_begin = chunk * plan.chunk_keys;
+    tile.key_end = plan.Split() ? std::min(a.n_keys, tile.key_begin + plan.chunk_keys) : a.n_keys;
+    tile.has_mask = a.mask != nullptr;
+    tile.mask_type = TypeOf(a.mask_type);
+    tile.has_alibi = a.alibi_slopes != nullptr;
     size_t r = 0;
     size_t row_ids[kAttentionMaxTileRows];
     for (size_t h = h_begin; h < h_end; ++h) {
       for (size_t i = i_begin; i < i_end; ++i, ++r) {
-        const size_t row = h * desc_.n_queries + i;
+        const size_t row = h * a.n_queries + i;
         row_ids[r] = row;
-        tile.q[r] = q_ + h * desc_.q_head_stride + i * desc_.q_row_stride;
-        tile.visible_end[r] = VisibleEnd(desc_, i);
-        // Without split the output row is the accumulator, normalised in place below.
-        tile.acc[r] = chunks_ == 1 ? OutRow(h, i) : &scratch_.acc[(row * chunks_ + chunk) * desc_.head_dim];
+        tile.q[r] = plan.q32 != SIZE_MAX
+                        ? &scratch_.floats[plan.q32 + row * dim]
+                        : static_cast<const float*>(a.q) + h * a.q_head_stride + i * a.q_row_stride;
+        VisibleRange(a, i, &tile.visible_begin[r], &tile.visible_end[r]);
+        tile.position[r] = static_cast<int64_t>(i) + static_cast<int64_t>(a.n_keys) -
+                           static_cast<int64_t>(a.n_queries);
+        tile.alibi_slope[r] = tile.has_alibi ? a.alibi_slopes[h] : 0.0f;
+        tile.mask[r] = tile.has_mask ? AdvanceElements(a.mask, h * a.mask_head_stride + i * a.mask_row_stride,
+                                                       tile.mask_type)
+                                     : nullptr;
+        if (plan.Split()) {
+          tile.acc[r] = &scratch_.floats[plan.acc + (row * plan.chunks + chunk) * dim];
+        } else if (plan.acc != SIZE_MAX) {
+          tile.acc[r] = &scratch_.floats[plan.acc + row * dim];
+        } else {  // f32 output: the output row is the accumulator, normalised in place below
+          tile.acc[r] = static_cast<float*>(OutRow(a, h, i));
+        }
       }
     }
     tile.rows = r;
-    kernels_.tile(tile);
+    kernels_.ForType(kv_type).attention_tile(tile);
+    const AttentionMergeKernel merge = kernels_.ForType(TypeOf(a.out_type)).attention_merge;
     for (r = 0; r < tile.rows; ++r) {
       const size_t row = row_ids[r];
-      if (chunks_ == 1) {
-        float lse_dummy;
-        kernels_.merge(tile.acc[r], 0, &tile.max[r], &tile.sum[r], 1, desc_.head_dim, tile.acc[r],
-                       lse_ != nullptr ? &lse_[row] : &lse_dummy);
+      const size_t h = row / a.n_queries, i = row % a.n_queries;
+      if (plan.Split()) {
+        scratch_.floats[plan.max + row * plan.chunks + chunk] = tile.max[r];
+        scratch_.sums[plan.sum + row * plan.chunks + chunk] = tile.sum[r];
       } else {
-        scratch_.max[row * chunks_ + chunk] = tile.max[r];
-        scratch_.sum[row * chunks_ + chunk] = tile.sum[r];
+        float lse_dummy;
+        merge(tile.acc[r], 0, &tile.max[r], &tile.sum[r], 1, dim, SinkOf(a, h), OutRow(a, h, i),
+              a.lse != nullptr ? &a.lse[row] : &lse_dummy);
       }
     }
   }
 
-  const AttentionKernels& kernels_;
-  const simdmax_attention_desc& desc_;
-  const Tiling tiling_;
-  const float* q_;
-  const float* k_;
-  const float* v_;
-  float* out_;
-  float* lse_;
-  size_t chunks_;
-  SplitKScratch& scratch_ = ThreadScratch();
+  void MergeRow(const Plan& plan, size_t row) {
+    const simdmax_attention_args& a = *plan.args;
+    const size_t h = row / a.n_queries, i = row % a.n_queries;
+    float lse_dummy;
+    kernels_.ForType(TypeOf(a.out_type))
+        .attention_merge(&scratch_.floats[plan.acc + row * plan.chunks * a.head_dim], a.head_dim,
+                         &scratch_.floats[plan.max + row * plan.chunks], &scratch_.sums[plan.sum + row * plan.chunks],
+                         plan.chunks, a.head_dim, SinkOf(a, h), OutRow(a, h, i),
+                         a.lse != nullptr ? &a.lse[row] : &lse_dummy);
+  }
+
+  const KernelTable& kernels_;
+  Scratch& scratch_;
+  std::vector<Plan> plans_;
+  size_t tile_tasks_ = 0, merge_rows_ = 0, widen_rows_ = 0;
+  size_t work_ = 0;
 };
 
 }  // namespace
 
-void RunAttention(const AttentionKernels& kernels, const simdmax_attention_desc& desc, const float* q, const float* k,
-                  const float* v, float* out, float* lse) {
-  AttentionRun run(kernels, desc, q, k, v, out, lse);
+void RunAttention(const KernelTable& kernels, const AttentionProblem* problems, size_t count) {
+  AttentionRun run(kernels, problems, count);
   run.Allocate();
   run.Run();
 }

@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include <new>
+#include <vector>
 
 #include "dispatch/argument_checks.h"
 #include "dispatch/attention_scheduler.h"
@@ -109,6 +110,61 @@ simdmax_status RunOnlineNormalize(const simdmax_online_state* state, int x_dtype
       .by_input[static_cast<int>(x_type)]
       ->online_normalize[static_cast<int>(y_type)](state->max, state->sum, x, y, n, log);
   return SIMDMAX_OK;
+}
+
+// The one path of every attention entry point: each call checked (all before anything is written), the batch's
+// cross-call overlaps, then one scheduled run over the calls with work. literal_scale: the scale is used as given
+// (simdmax_attention_f32); otherwise 0 means 1/sqrt(head_dim).
+simdmax_status RunAttentionCalls(const simdmax_attention_args* args, size_t n, bool literal_scale = false) {
+  std::vector<AttentionProblem> problems;
+  for (size_t c = 0; c < n; ++c) {
+    bool no_op = false;
+    const simdmax_status status = CheckAttentionCall(args[c], &no_op);
+    if (status != SIMDMAX_OK) return status;
+    if (no_op) continue;
+    float scale = args[c].scale;
+    if (scale == 0.0f && !literal_scale) {
+      scale = static_cast<float>(1.0 / sqrt(static_cast<double>(args[c].head_dim)));
+    }
+    problems.push_back({&args[c], scale});  // std::bad_alloc -> OUT_OF_MEMORY, nothing written
+  }
+  if (n > 1) {
+    const simdmax_status status = CheckAttentionBatchOverlaps(args, n);
+    if (status != SIMDMAX_OK) return status;
+  }
+  if (problems.empty()) return SIMDMAX_OK;
+  // Throws std::bad_alloc (-> OUT_OF_MEMORY) before writing anything when the scratch cannot be had.
+  RunAttention(KernelsFor(SelectedTarget()), problems.data(), problems.size());
+  return SIMDMAX_OK;
+}
+
+// simdmax_attention_f32's descriptor and pointers as the general call (f32 everywhere, no paging, mask, window,
+// soft-cap, ALiBi or sinks).
+simdmax_attention_args ArgsOfDesc(const simdmax_attention_desc& desc, const float* q, const float* k, const float* v,
+                                  float* out, float* lse) {
+  simdmax_attention_args args;
+  simdmax_attention_args_init(&args);
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.out = out;
+  args.lse = lse;
+  args.n_heads = desc.n_heads;
+  args.n_kv_heads = desc.n_kv_heads;
+  args.n_queries = desc.n_queries;
+  args.n_keys = desc.n_keys;
+  args.head_dim = desc.head_dim;
+  args.q_head_stride = desc.q_head_stride;
+  args.q_row_stride = desc.q_row_stride;
+  args.k_head_stride = desc.k_head_stride;
+  args.k_row_stride = desc.k_row_stride;
+  args.v_head_stride = desc.v_head_stride;
+  args.v_row_stride = desc.v_row_stride;
+  args.out_head_stride = desc.out_head_stride;
+  args.out_row_stride = desc.out_row_stride;
+  args.scale = desc.scale;
+  args.causal = desc.causal;
+  return args;
 }
 
 }  // namespace
@@ -255,16 +311,35 @@ simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* stat
   return simdmax_online_log_normalize(state, SIMDMAX_F32, x, SIMDMAX_F32, y, n);
 }
 
+void simdmax_attention_args_init(simdmax_attention_args* args) {
+  // Plain stores: nothing can throw.
+  if (args == nullptr) return;
+  *args = simdmax_attention_args{};
+  args->q_type = args->kv_type = args->out_type = args->mask_type = SIMDMAX_F32;
+}
+
+simdmax_status simdmax_attention(const simdmax_attention_args* args) {
+  return simdmax::GuardStatus([&] {
+    if (args == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    return simdmax::RunAttentionCalls(args, 1);
+  });
+}
+
+simdmax_status simdmax_attention_batch(const simdmax_attention_args* args, size_t n) {
+  return simdmax::GuardStatus([&] {
+    if (n == 0) return SIMDMAX_OK;
+    if (args == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    return simdmax::RunAttentionCalls(args, n);
+  });
+}
+
 simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k, const float* v,
                                      float* out, float* lse) {
   return simdmax::GuardStatus([&] {
-    bool no_op = false;
-    const simdmax_status status = simdmax::CheckAttentionArgs(desc, q, k, v, out, lse, &no_op);
-    if (status != SIMDMAX_OK || no_op) return status;
-    const simdmax::KernelTable& kernels = simdmax::KernelsFor(simdmax::SelectedTarget());
-    // Throws std::bad_alloc (-> OUT_OF_MEMORY) before writing anything when the split-K scratch cannot be had.
-    simdmax::RunAttention({kernels.attention_tile, kernels.attention_merge}, *desc, q, k, v, out, lse);
-    return SIMDMAX_OK;
+    if (desc == nullptr) return SIMDMAX_ERROR_NULL_POINTER;
+    const simdmax_attention_args args = simdmax::ArgsOfDesc(*desc, q, k, v, out, lse);
+    // The descriptor's scale multiplies q.k as given (0 included: it predates "0 = default").
+    return simdmax::RunAttentionCalls(&args, 1, /*literal_scale=*/true);
   });
 }
 
@@ -276,3 +351,4 @@ simdmax_status simdmax_set_max_threads(size_t n) {
 }
 
 }  // extern "C"
+

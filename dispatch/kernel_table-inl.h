@@ -12,6 +12,7 @@
 
 #include "dispatch/kernel_table.h"
 #include "hwy/highway.h"
+#include "kernels/attention-inl.h"
 #include "kernels/element_type.h"
 #include "kernels/online_softmax-inl.h"
 #include "kernels/row_kernels-inl.h"
@@ -21,7 +22,7 @@ HWY_BEFORE_NAMESPACE();
 namespace simdmax {
 namespace HWY_NAMESPACE {
 
-// The kernels whose input type is TX; arrays in ElementType order (kF32, kF16, kBF16).
+// The kernels typed on TX (input type; attention: see InputTypeKernels); arrays in ElementType order (kF32, kF16, kBF16).
 template <class TX>
 constexpr InputTypeKernels MakeInputTypeKernels() {
   return InputTypeKernels{
@@ -31,6 +32,9 @@ constexpr InputTypeKernels MakeInputTypeKernels() {
        MakeRowOpKernels<RowOp::kLogSoftmax, TX, BF16>()},
       &TypedOnlineUpdate<TX>,
       {&TypedOnlineNormalize<TX, float>, &TypedOnlineNormalize<TX, F16>, &TypedOnlineNormalize<TX, BF16>},
+      &AttentionTileRun<TX>,
+      &AttentionMerge<TX>,
+      &WidenRow<TX>,
   };
 }
 

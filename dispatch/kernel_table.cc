@@ -1,5 +1,5 @@
-// Compiles kernels/ once per Highway target and exports the dispatch tables: attention and the row-wise and online
-// kernels whose input is f32 here; those with f16 and bf16 inputs in kernel_table_f16.cc and kernel_table_bf16.cc
+// Compiles kernels/ once per Highway target and exports the dispatch tables: the row-wise, online and attention
+// kernels typed on f32 here; those with f16 and bf16 inputs in kernel_table_f16.cc and kernel_table_bf16.cc
 // (separate translation units, so that the build compiles them in parallel).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dispatch/kernel_table.cc"
@@ -7,12 +7,14 @@
 // (After foreach_target.h: the per-target headers are re-included once per target.)
 #include "dispatch/kernel_table-inl.h"
 #include "hwy/highway.h"
-#include "kernels/attention-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
 namespace HWY_NAMESPACE {
 constexpr InputTypeKernels kInputKernels = MakeInputTypeKernels<float>();
+
+// The target this code was compiled for: an exported function whose HWY_EXPORT table gives the slot count.
+int64_t CompiledTarget() { return HWY_TARGET; }
 }  // namespace HWY_NAMESPACE
 }  // namespace simdmax
 HWY_AFTER_NAMESPACE();
@@ -24,8 +26,7 @@ namespace simdmax {
 
 SIMDMAX_DEFINE_INPUT_KERNELS_GETTER(F32InputKernels)
 
-HWY_EXPORT(AttentionTileRun);
-HWY_EXPORT(AttentionMerge);
+HWY_EXPORT(CompiledTarget);
 
 namespace {
 
@@ -33,7 +34,7 @@ namespace {
 // is compiled (-DHWY_COMPILE_ONLY_STATIC, or an architecture without dispatch), where the table holds just the
 // static target.
 constexpr size_t kSlots =
-    sizeof(HWY_DISPATCH_TABLE(AttentionTileRun)) / sizeof(HWY_DISPATCH_TABLE(AttentionTileRun)[0]);
+    sizeof(HWY_DISPATCH_TABLE(CompiledTarget)) / sizeof(HWY_DISPATCH_TABLE(CompiledTarget)[0]);
 
 // Highway's own mapping from a target bit to its slot in the HWY_EXPORT tables (the slot HWY_DYNAMIC_DISPATCH
 // would use if that target were the best one). Computed in this translation unit because it depends on the
@@ -52,8 +53,6 @@ KernelTable MakeTable(size_t slot) {
   table.by_input[static_cast<int>(ElementType::kF32)] = F32InputKernels(slot);
   table.by_input[static_cast<int>(ElementType::kF16)] = F16InputKernels(slot);
   table.by_input[static_cast<int>(ElementType::kBF16)] = BF16InputKernels(slot);
-  table.attention_tile = HWY_DISPATCH_TABLE(AttentionTileRun)[slot];
-  table.attention_merge = HWY_DISPATCH_TABLE(AttentionMerge)[slot];
   return table;
 }
 

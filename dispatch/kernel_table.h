@@ -20,18 +20,23 @@ using OnlineNormalizeKernel = void (*)(float max, double sum, const void* x, voi
 // type (ElementType). One such table per input type, each compiled in its own translation unit
 // (dispatch/kernel_table.cc: f32, kernel_table_f16.cc, kernel_table_bf16.cc), so that the three compile in
 // parallel; built by dispatch/kernel_table-inl.h.
+// Attention's typed kernels live here too, by the one element type each is typed on: the tile kernel reads K and V
+// of this type, the merge writes outputs of this type, and WidenRow widens q rows of this type.
 struct InputTypeKernels {
   RowOpKernels softmax[kElementTypeCount];
   RowOpKernels log_softmax[kElementTypeCount];
   OnlineUpdateKernel online_update;
   OnlineNormalizeKernel online_normalize[kElementTypeCount];
+  AttentionTileKernel attention_tile;    // K/V of this type
+  AttentionMergeKernel attention_merge;  // outputs of this type
+  WidenRowKernel widen_row;              // this type -> f32
 };
 
 // The kernels compiled for one Highway target.
 struct KernelTable {
   const InputTypeKernels* by_input[kElementTypeCount];  // indexed by the input type
-  AttentionTileKernel attention_tile;
-  AttentionMergeKernel attention_merge;
+
+  const InputTypeKernels& ForType(ElementType type) const { return *by_input[static_cast<int>(type)]; }
 
   const RowOpKernels& RowOp(bool log, ElementType x_type, ElementType y_type) const {
     const InputTypeKernels& k = *by_input[static_cast<int>(x_type)];

@@ -31,6 +31,7 @@
 #define SIMDMAX_SIMDMAX_H_
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "simdmax/export.h"
 
@@ -236,6 +237,100 @@ typedef struct simdmax_attention_desc {
  *   every thread count (simdmax_set_max_threads); it may differ between targets within the bound. */
 SIMDMAX_API simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
                                                  const float* v, float* out, float* lse);
+
+/* ---- Attention as engines call it --------------------------------------------------------------------------
+ * One general entry point: typed (f32/f16/bf16) q, k/v and out, paged K/V through a block table, an additive mask,
+ * causal and sliding-window visibility, a logit soft-cap, ALiBi biases and per-head attention sinks, and a batch
+ * form for decode batches of sequences with their own lengths. simdmax_attention_f32 is a wrapper over the same
+ * code path. Always start from simdmax_attention_args_init (new fields get their defaults). */
+typedef struct simdmax_attention_args {
+  /* Tensors. Element (h, i, d) of q is q[h * q_head_stride + i * q_row_stride + d] (d < head_dim); out likewise;
+     k and v are read at kv head kvh = h / (n_heads / n_kv_heads) and key j, see block_table. lse is optional:
+     n_heads * n_queries floats, lse[h * n_queries + i]. */
+  const void* q;
+  const void* k;
+  const void* v;
+  void* out;
+  float* lse;
+  simdmax_dtype q_type, kv_type, out_type; /* F32, F16 or BF16 each; k and v share kv_type */
+  size_t n_heads, n_kv_heads, n_queries, n_keys, head_dim;
+  size_t q_head_stride, q_row_stride, k_head_stride, k_row_stride, v_head_stride, v_row_stride;
+  size_t out_head_stride, out_row_stride; /* all strides in elements of the tensor's own type */
+  /* Paged K/V (optional). NULL: key j of kv head kvh is k[kvh * k_head_stride + j * k_row_stride + d].
+     Otherwise key j lives in pool block b = block_table[j / block_size] (0 <= b < n_blocks, checked), row
+     j % block_size: k[b * k_block_stride + (j % block_size) * k_row_stride + kvh * k_head_stride + d]; v likewise. */
+  const int32_t* block_table;
+  size_t block_size, n_blocks, k_block_stride, v_block_stride;
+  /* Scores: s = scale * (q . k); then, if softcap > 0, s = softcap * tanh(s / softcap); then, if alibi_slopes,
+     s += alibi_slopes[h] * (j - p_i); then, if mask, s += mask(h, i, j). scale == 0 means 1 / sqrt(head_dim). */
+  float scale;
+  float softcap;
+  const float* alibi_slopes; /* NULL or n_heads values */
+  const void* mask;          /* NULL or additive; element (h, i, j) = mask[h * mask_head_stride + i * mask_row_stride + j] */
+  simdmax_dtype mask_type;   /* F32, F16 or BF16 */
+  size_t mask_head_stride;   /* 0 broadcasts one mask to every head */
+  size_t mask_row_stride;
+  /* Visibility. Query i sits at position p_i = i + n_keys - n_queries (queries are the last positions).
+     causal: key j is visible only if j <= p_i. window > 0: only if p_i - j < window, and (when not causal) also
+     j - p_i < window. A mask entry of -inf hides a key. */
+  int causal;
+  size_t window;
+  /* Sinks (optional): n_heads logits, each an extra score for every query of head h with a zero value vector: it
+     joins the softmax denominator (and lse) only. Not scaled, capped, biased or masked. */
+  const float* sinks;
+} simdmax_attention_args;
+
+/* Zeroes *args and sets the defaults: every type F32, scale 0 (= 1/sqrt(head_dim)), no paging, mask, window,
+   softcap, ALiBi or sinks. Does nothing for NULL. */
+SIMDMAX_API void simdmax_attention_args_init(simdmax_attention_args* args);
+
+/* out[h][i] = sum over visible j of softmax_j(s_ij) * v_j (with the sink in the denominator when given).
+ *
+ * Contract (README.md, "Attention for engines"):
+ * - Visible keys of query i: j in [0, n_keys), j <= p_i if causal, p_i - j < window and (not causal) j - p_i <
+ *   window if window > 0, and mask(h, i, j) != -inf. A query with no visible key (n_keys == 0, a window or mask
+ *   hiding everything, causal with p_i < 0) gets out = 0 and lse = -inf; with a sink, out = 0 and lse = sinks[h].
+ *   Never NaN for finite inputs.
+ * - lse[h * n_queries + i] = log(sum over visible j of exp(s_ij) + exp(sinks[h])) (natural log).
+ * - Special values: a NaN or +inf mask entry, a NaN or +-inf score before the soft-cap (a NaN or inf in q or k, or
+ *   a dot product that overflows), or a score that becomes NaN or +inf after the bias gives NaN in every element of
+ *   that query's output and its lse (never a finite wrong value). NaN or inf in a value row of a visible key gives
+ *   NaN or +-inf in the elements it reaches. Mask entries of -inf hide keys (finite or -inf is the mask's domain).
+ * - Numerics: inputs widened exactly to f32; scores, the online softmax and the weighted sum in f32 with the
+ *   normaliser in f64, as simdmax_attention_f32; the soft-cap's tanh is evaluated in f64 (Highway's Tanh, 4 ULP
+ *   of f64) and rounded once to f32 (<= 1 ULP of f32); the ALiBi bias is one fused multiply-add in f32. Outputs are
+ *   rounded to nearest even to out_type.
+ * - Accuracy against a long-double evaluation of the formula above from the widened inputs, every target:
+ *   |out - exact| <= 3e-6 * max|v_j| (max over the visible keys) for scores within tens (f32 outputs), plus one ULP
+ *   of the output type for f16/bf16 outputs; scores of magnitude S carry an absolute f32 rounding of ~S * 2^-23
+ *   (see simdmax_attention_f32). |lse - exact| <= 3e-6 * max(1, |exact|).
+ * - Threads and determinism: tiles over (kv head, query block), and for decode (n_queries <= 8, n_keys >= 2048)
+ *   fixed key chunks (1024 keys, more for very long contexts: at most 64 chunks) merged in a fixed order; results
+ *   are bit-identical for every thread count and, in a batch, for every batch composition.
+ * - Scratch (allocated before anything is written): the split-K partials (<= 64 per query row), f32 copies of q
+ *   when q_type is not F32, and f32 accumulators when out_type is not F32; kept per calling thread for reuse while
+ *   under 64 MiB, released at the end of the call above that.
+ * Errors (checked in this order, nothing written): NULL_POINTER (args; q or out; k or v with n_keys > 0; a NULL
+ *   block table is not paging), INVALID_ARGUMENT (a type outside the enum, n_kv_heads == 0 or not dividing
+ *   n_heads, head_dim == 0, scale or softcap not finite, softcap < 0, block_size == 0 or n_blocks == 0 with a block
+ *   table, a non-finite ALiBi slope or sink, a block table entry outside [0, n_blocks)), INVALID_STRIDE (a stride
+ *   smaller than the row it steps over where it steps more than once: q/out/k/v row and head strides < head_dim,
+ *   mask_row_stride < n_keys with n_queries > 1, mask_head_stride < n_keys with n_heads > 1 unless 0; paged: block
+ *   strides < head_dim with n_blocks > 1), INVALID_SHAPE (a span, the paged pool of n_blocks blocks included,
+ *   overflows size_t bytes or the address space), OVERLAP (out or lse intersects q, k, v (the whole pool when
+ *   paged), mask, alibi_slopes, sinks, block_table or each other, on byte spans from first to last element),
+ *   OUT_OF_MEMORY (scratch).
+ * No-ops: n_heads == 0 or n_queries == 0 returns SIMDMAX_OK after the argument checks above that need no tensor
+ *   (pointers may then be NULL). */
+SIMDMAX_API simdmax_status simdmax_attention(const simdmax_attention_args* args);
+
+/* n independent calls (e.g. the sequences of a decode batch, each with its own lengths, block table and
+   pointers), scheduled together: all are validated before anything is written; their outputs and lse must not
+   overlap each other (OVERLAP). Each call's result is bit-identical to calling simdmax_attention on it alone.
+   n == 0 is a no-op (args may then be NULL). Errors: the first failing call's status, in index order, except that
+   OVERLAP across calls (a call's out or lse against another call's tensors) is found after every call passed its
+   own checks. */
+SIMDMAX_API simdmax_status simdmax_attention_batch(const simdmax_attention_args* args, size_t n);
 
 /* Targets: Highway's names ("AVX3_DL", "AVX3", "AVX2", "SSE4", "SSSE3", "SCALAR", "EMU128", "NEON", "SVE",
  * "SVE2", "SVE_256", "SVE2_128"), matched case-insensitively. The list holds the targets compiled into this
