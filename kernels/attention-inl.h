@@ -63,14 +63,26 @@ HWY_INLINE void FillRow(D d, T* p, size_t n, float value) {
   if (i < n) StoreF32N(v, d, p + i, n - i);
 }
 
-// Row j of a kv head's keys (or values): contiguous or through the block table (kernels/attention_tile.h).
+// Rows j0 .. j0 + nb - 1 of a kv head's keys (or values), contiguous or through the block table
+// (kernels/attention_tile.h): one table entry and no division per key once the first row is found (two 64-bit
+// divisions per key would cost about as much as a decode key's dot products).
 template <class T>
-HWY_INLINE const T* KvRow(const void* base, size_t row_stride, size_t block_stride, const KeyValueRows& kv,
-                          size_t j) {
+HWY_INLINE void KvRows(const void* base, size_t row_stride, size_t block_stride, const KeyValueRows& kv, size_t j0,
+                       size_t nb, const T** rows) {
   const T* p = static_cast<const T*>(base);
-  if (kv.block_table == nullptr) return p + j * row_stride;
-  const size_t block = static_cast<size_t>(kv.block_table[j / kv.block_size]);
-  return p + block * block_stride + (j % kv.block_size) * row_stride;
+  if (kv.block_table == nullptr) {
+    for (size_t j = 0; j < nb; ++j) rows[j] = p + (j0 + j) * row_stride;
+    return;
+  }
+  size_t entry = j0 / kv.block_size, in_block = j0 % kv.block_size;
+  const T* block = p + static_cast<size_t>(kv.block_table[entry]) * block_stride;
+  for (size_t j = 0; j < nb; ++j) {
+    rows[j] = block + in_block * row_stride;
+    if (++in_block == kv.block_size && j + 1 < nb) {  // key j0 + j + 1 exists, so its table entry does
+      in_block = 0;
+      block = p + static_cast<size_t>(kv.block_table[++entry]) * block_stride;
+    }
+  }
 }
 
 // Dot products of four query rows with one key row, over head_dim.
@@ -272,15 +284,20 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
   HWY_ALIGN float scores[kRows][kBlock];
   const float* p[kRows];
   for (size_t r = 0; r < kRows; ++r) p[r] = scores[r];
+  // Row pointers of this block's keys and values, and of the next block's keys (prefetched during this block).
   const TKV* k_rows[kBlock];
   const TKV* v_rows[kBlock];
+  const TKV* k_next_rows[kBlock];
+  if (walk_begin < walk_end) {
+    KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, walk_begin,
+           walk_end - walk_begin < kBlock ? walk_end - walk_begin : kBlock, k_rows);
+  }
 
   for (size_t j0 = walk_begin; j0 < walk_end; j0 += kBlock) {
     const size_t nb = walk_end - j0 < kBlock ? walk_end - j0 : kBlock;
-    for (size_t j = 0; j < nb; ++j) {
-      k_rows[j] = KvRow<TKV>(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + j);
-      v_rows[j] = KvRow<TKV>(kv.v, kv.v_row_stride, kv.v_block_stride, kv, j0 + j);
-    }
+    const size_t next_nb = walk_end - j0 - nb < kBlock ? walk_end - j0 - nb : kBlock;
+    KvRows(kv.v, kv.v_row_stride, kv.v_block_stride, kv, j0, nb, v_rows);
+    if (next_nb > 0) KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + nb, next_nb, k_next_rows);
     // Raw scores: s = scale * q . k.
     for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
       float dots[4];
@@ -289,9 +306,7 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
           // Decode reads K and V once from memory: ask for this block's value row and the next block's key row
           // while the dot products run (hardware prefetchers alone leave single-thread bandwidth on the table, and
           // do not follow a block table at all).
-          const bool next = j0 + j + kBlock < walk_end;
-          const TKV* k_next = next ? KvRow<TKV>(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + j + kBlock)
-                                   : v_rows[j];
+          const TKV* k_next = j < next_nb ? k_next_rows[j] : v_rows[j];
           for (size_t c = 0; c < dim; c += 64 / sizeof(TKV)) {
             hwy::Prefetch(v_rows[j] + c);
             hwy::Prefetch(k_next + c);
@@ -341,6 +356,7 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
       for (; c + N <= dim; c += N) AccumulatePV4<false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
       if (c < dim) AccumulatePV4<true>(d, acc + r0, p + r0, count, v_rows, nb, c, dim - c);
     }
+    for (size_t j = 0; j < next_nb; ++j) k_rows[j] = k_next_rows[j];
   }
   for (size_t r = 0; r < rows; ++r) {
     if (poisoned[r]) {

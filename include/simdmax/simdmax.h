@@ -310,18 +310,22 @@ SIMDMAX_API void simdmax_attention_args_init(simdmax_attention_args* args);
  * - Scratch (allocated before anything is written): the split-K partials (<= 64 per query row), f32 copies of q
  *   when q_type is not F32, and f32 accumulators when out_type is not F32; kept per calling thread for reuse while
  *   under 64 MiB, released at the end of the call above that.
- * Errors (checked in this order, nothing written): NULL_POINTER (args; q or out; k or v with n_keys > 0; a NULL
- *   block table is not paging), INVALID_ARGUMENT (a type outside the enum, n_kv_heads == 0 or not dividing
- *   n_heads, head_dim == 0, scale or softcap not finite, softcap < 0, block_size == 0 or n_blocks == 0 with a block
- *   table, a non-finite ALiBi slope or sink, a block table entry outside [0, n_blocks)), INVALID_STRIDE (a stride
- *   smaller than the row it steps over where it steps more than once: q/out/k/v row and head strides < head_dim,
- *   mask_row_stride < n_keys with n_queries > 1, mask_head_stride < n_keys with n_heads > 1 unless 0; paged: block
- *   strides < head_dim with n_blocks > 1), INVALID_SHAPE (a span, the paged pool of n_blocks blocks included,
- *   overflows size_t bytes or the address space), OVERLAP (out or lse intersects q, k, v (the whole pool when
- *   paged), mask, alibi_slopes, sinks, block_table or each other, on byte spans from first to last element),
- *   OUT_OF_MEMORY (scratch).
- * No-ops: n_heads == 0 or n_queries == 0 returns SIMDMAX_OK after the argument checks above that need no tensor
- *   (pointers may then be NULL). */
+ * Errors (nothing is written on error), checked in this order:
+ *   1. NULL_POINTER: args is NULL.
+ *   2. INVALID_ARGUMENT: a type outside the enum (any of the four), n_kv_heads == 0 or not dividing n_heads,
+ *      head_dim == 0, scale or softcap not finite, softcap < 0, block_size == 0 with a block table.
+ *   3. No-op: n_heads == 0 or n_queries == 0 returns SIMDMAX_OK here (the pointers may then be NULL).
+ *   4. NULL_POINTER: q or out; k or v with n_keys > 0 (a NULL block_table is no paging, not an error).
+ *   5. INVALID_ARGUMENT: a non-finite ALiBi slope or sink; a block table entry outside [0, n_blocks) (the table's
+ *      own span is checked first: INVALID_SHAPE if it overflows).
+ *   6. INVALID_STRIDE: a stride smaller than the row it steps over, where it steps more than once: q/out/k/v row
+ *      and head strides < head_dim; paged block strides < head_dim with n_blocks > 1; mask_row_stride < n_keys with
+ *      n_queries > 1; a nonzero mask_head_stride < n_keys with n_heads > 1.
+ *   7. INVALID_SHAPE: a span (the paged pool of n_blocks blocks included) overflows size_t bytes or the address
+ *      space, or n_keys or n_queries exceeds 2^62.
+ *   8. OVERLAP: out or lse intersects q, k, v (the whole pool when paged), mask, alibi_slopes, sinks, block_table
+ *      or each other, on byte spans from first to last element (q, k and v may overlap each other).
+ *   9. OUT_OF_MEMORY: the scratch above cannot be allocated. */
 SIMDMAX_API simdmax_status simdmax_attention(const simdmax_attention_args* args);
 
 /* n independent calls (e.g. the sequences of a decode batch, each with its own lengths, block table and

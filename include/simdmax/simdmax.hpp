@@ -207,6 +207,95 @@ inline Status Attention(const AttentionDesc& desc, const float* q, const float* 
   return static_cast<Status>(simdmax_attention_f32(&desc, q, k, v, out, lse));
 }
 
+// Builder over simdmax_attention_args (contract of simdmax_attention): start from a layout, add features, Run().
+// Element types come from the pointer types (float, f16, bf16). args() exposes the C struct for layouts the
+// builder does not spell (e.g. a packed QKV buffer) and for simdmax_attention_batch.
+//
+//   simdmax::AttentionCall call;
+//   call.Dense(q, k_cache, v_cache, out, /*heads=*/32, /*kv_heads=*/8, /*queries=*/1, n_keys, /*head_dim=*/128)
+//       .Causal().Window(4096).SoftCap(50.0f).Sinks(sinks);
+//   simdmax::Status s = call.Run();
+class AttentionCall {
+ public:
+  AttentionCall() { simdmax_attention_args_init(&args_); }
+
+  // Contiguous [head][row][head_dim] tensors: q and out n_heads x n_queries, k and v n_kv_heads x n_keys.
+  template <class TQ, class TKV, class TO>
+  AttentionCall& Dense(const TQ* q, const TKV* k, const TKV* v, TO* out, size_t n_heads, size_t n_kv_heads,
+                       size_t n_queries, size_t n_keys, size_t head_dim) {
+    Shape(q, k, v, out, n_heads, n_kv_heads, n_queries, n_keys, head_dim);
+    args_.k_head_stride = args_.v_head_stride = n_keys * head_dim;
+    args_.k_row_stride = args_.v_row_stride = head_dim;
+    args_.block_table = nullptr;
+    return *this;
+  }
+  // q and out as Dense; k and v in a paged pool of n_blocks blocks laid out [block][row][kv head][head_dim]
+  // (block_size rows per block, as vLLM's CPU cache), key j in block block_table[j / block_size].
+  template <class TQ, class TKV, class TO>
+  AttentionCall& Paged(const TQ* q, const TKV* k_pool, const TKV* v_pool, TO* out, size_t n_heads, size_t n_kv_heads,
+                       size_t n_queries, size_t n_keys, size_t head_dim, const int32_t* block_table,
+                       size_t block_size, size_t n_blocks) {
+    Shape(q, k_pool, v_pool, out, n_heads, n_kv_heads, n_queries, n_keys, head_dim);
+    args_.k_head_stride = args_.v_head_stride = head_dim;
+    args_.k_row_stride = args_.v_row_stride = n_kv_heads * head_dim;
+    args_.k_block_stride = args_.v_block_stride = block_size * n_kv_heads * head_dim;
+    args_.block_table = block_table;
+    args_.block_size = block_size;
+    args_.n_blocks = n_blocks;
+    return *this;
+  }
+  AttentionCall& Lse(float* lse) { args_.lse = lse; return *this; }
+  AttentionCall& Scale(float scale) { args_.scale = scale; return *this; }  // 0: 1/sqrt(head_dim)
+  AttentionCall& Causal(bool causal = true) { args_.causal = causal ? 1 : 0; return *this; }
+  AttentionCall& Window(size_t window) { args_.window = window; return *this; }
+  AttentionCall& SoftCap(float softcap) { args_.softcap = softcap; return *this; }
+  AttentionCall& Alibi(const float* slopes) { args_.alibi_slopes = slopes; return *this; }
+  AttentionCall& Sinks(const float* sinks) { args_.sinks = sinks; return *this; }
+  // Additive mask, element (h, i, j) at mask[h * head_stride + i * row_stride + j]; head_stride 0 broadcasts.
+  template <class TM>
+  AttentionCall& Mask(const TM* mask, size_t row_stride, size_t head_stride = 0) {
+    args_.mask = mask;
+    args_.mask_type = kDtype<TM>;
+    args_.mask_row_stride = row_stride;
+    args_.mask_head_stride = head_stride;
+    return *this;
+  }
+
+  Status Run() const { return static_cast<Status>(simdmax_attention(&args_)); }
+  const simdmax_attention_args& args() const { return args_; }
+  simdmax_attention_args& args() { return args_; }
+
+ private:
+  template <class TQ, class TKV, class TO>
+  void Shape(const TQ* q, const TKV* k, const TKV* v, TO* out, size_t n_heads, size_t n_kv_heads, size_t n_queries,
+             size_t n_keys, size_t head_dim) {
+    args_.q = q;
+    args_.k = k;
+    args_.v = v;
+    args_.out = out;
+    args_.q_type = kDtype<TQ>;
+    args_.kv_type = kDtype<TKV>;
+    args_.out_type = kDtype<TO>;
+    args_.n_heads = n_heads;
+    args_.n_kv_heads = n_kv_heads;
+    args_.n_queries = n_queries;
+    args_.n_keys = n_keys;
+    args_.head_dim = head_dim;
+    args_.q_head_stride = args_.out_head_stride = n_queries * head_dim;
+    args_.q_row_stride = args_.out_row_stride = head_dim;
+  }
+
+  simdmax_attention_args args_;
+};
+
+// Several calls scheduled together (simdmax_attention_batch): e.g. the sequences of a decode batch.
+inline Status AttentionBatch(const std::vector<AttentionCall>& calls) {
+  std::vector<simdmax_attention_args> args;  // the C API takes an array of the structs
+  args.reserve(calls.size());
+  for (const AttentionCall& call : calls) args.push_back(call.args());
+  return static_cast<Status>(simdmax_attention_batch(args.data(), args.size()));
+}
+
 // Targets compiled in and supported by this CPU, best first (Highway's names).
 inline std::vector<std::string> Targets() {
   std::vector<std::string> names;
