@@ -53,6 +53,14 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Keys per dot-product step of the score loop: four where the target has 32 vector registers (Dot4x4's 16
+// accumulators + 8 operands), two where it has 16 (Dot4x2; four would spill).
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM_A64
+constexpr size_t kDotKeys = 4;
+#else
+constexpr size_t kDotKeys = 2;
+#endif
+
 // p[0, n) = value (rounded to T); reads nothing.
 template <class D, class T>
 HWY_INLINE void FillRow(D d, T* p, size_t n, float value) {
@@ -85,59 +93,245 @@ HWY_INLINE void KvRows(const void* base, size_t row_stride, size_t block_stride,
   }
 }
 
-// Dot products of four query rows with one key row, over head_dim.
+// out[0..8) = the sums of the lanes of a0, b0, a1, b1, a2, b2, a3, b3 (out holds SumOfLanes8Out(d) floats; the
+// ones past 8 are overwritten with scratch), together: a tree of ConcatEven/ConcatOdd +
+// Add over the eight vectors costs ~3 operations per sum instead of ~9 for one SumOfLanes each (the reductions were
+// a third of prefill's time on AVX-512, measured with perf's cpu-clock samples). pair(lo, hi) keeps lo's pairwise
+// sums in the lower half and hi's in the upper, so after k levels each lane group of N / 2^k lanes is one input, in
+// order. Power-of-two lane counts of at least 4 (SVE may have others; SCALAR has 1): else one SumOfLanes each.
+template <class D>
+constexpr size_t SumOfLanes8Out(D d) {
+  return hn::MaxLanes(d) > 8 ? hn::MaxLanes(d) : 8;
+}
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void SumOfLanes8(D d, V a0, V b0, V a1, V b1, V a2, V b2, V a3, V b3, float* out) {
+#if HWY_TARGET != HWY_SCALAR
+  const size_t N = hn::Lanes(d);
+  if (N >= 4 && (N & (N - 1)) == 0) {
+    const auto pair = [&](V lo, V hi) HWY_ATTR { return hn::Add(hn::ConcatEven(d, hi, lo), hn::ConcatOdd(d, hi, lo)); };
+    const V q0 = pair(pair(a0, b0), pair(a1, b1));  // quarters: a0 b0 a1 b1
+    const V q1 = pair(pair(a2, b2), pair(a3, b3));  // quarters: a2 b2 a3 b3
+    if (N == 4) {
+      hn::StoreU(q0, d, out);
+      hn::StoreU(q1, d, out + 4);
+      return;
+    }
+    V r = pair(q0, q1);  // eighths: a0 b0 a1 b1 a2 b2 a3 b3
+    for (size_t lanes_per_sum = N / 8; lanes_per_sum > 1; lanes_per_sum /= 2) r = pair(r, r);
+    // A whole-vector store (lanes past 8 are scratch): the sums are read back at once, and AMD cores do not
+    // forward a masked store to later loads (a StoreN here stalled every read of `out`: 15% of prefill).
+    hn::StoreU(r, d, out);
+    return;
+  }
+#endif
+  out[0] = hn::GetLane(hn::SumOfLanes(d, a0));
+  out[1] = hn::GetLane(hn::SumOfLanes(d, b0));
+  out[2] = hn::GetLane(hn::SumOfLanes(d, a1));
+  out[3] = hn::GetLane(hn::SumOfLanes(d, b1));
+  out[4] = hn::GetLane(hn::SumOfLanes(d, a2));
+  out[5] = hn::GetLane(hn::SumOfLanes(d, b2));
+  out[6] = hn::GetLane(hn::SumOfLanes(d, a3));
+  out[7] = hn::GetLane(hn::SumOfLanes(d, b3));
+}
+
+// Dot products of four query rows with two key rows, over head_dim: eight independent FMA chains (two FMA pipes
+// times a 4-cycle latency need eight in flight) and 0.75 loads per FMA. Sizeless SVE vectors cannot live in
+// arrays, hence the spelled-out accumulators. out[2 * i + key] for query row i.
 template <class D, class TKV>
-HWY_INLINE void Dot4(D d, const float* const* q, const TKV* k, size_t dim, float* out) {
+HWY_INLINE void Dot4x2(D d, const float* const* q, const TKV* k0, const TKV* k1, size_t dim, float* out) {
+  // out: SumOfLanes8Out(d) floats
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
-  V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0;
+  V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  const auto step = [&](V q0, V q1, V q2, V q3, V ka, V kb) HWY_ATTR {
+    a0 = hn::MulAdd(q0, ka, a0);
+    b0 = hn::MulAdd(q0, kb, b0);
+    a1 = hn::MulAdd(q1, ka, a1);
+    b1 = hn::MulAdd(q1, kb, b1);
+    a2 = hn::MulAdd(q2, ka, a2);
+    b2 = hn::MulAdd(q2, kb, b2);
+    a3 = hn::MulAdd(q3, ka, a3);
+    b3 = hn::MulAdd(q3, kb, b3);
+  };
   size_t c = 0;
   for (; c + N <= dim; c += N) {
-    const V kv = LoadF32(d, k + c);
-    a0 = hn::MulAdd(hn::LoadU(d, q[0] + c), kv, a0);
-    a1 = hn::MulAdd(hn::LoadU(d, q[1] + c), kv, a1);
-    a2 = hn::MulAdd(hn::LoadU(d, q[2] + c), kv, a2);
-    a3 = hn::MulAdd(hn::LoadU(d, q[3] + c), kv, a3);
+    step(hn::LoadU(d, q[0] + c), hn::LoadU(d, q[1] + c), hn::LoadU(d, q[2] + c), hn::LoadU(d, q[3] + c),
+         LoadF32(d, k0 + c), LoadF32(d, k1 + c));
   }
   if (c < dim) {  // tails padded with 0: harmless in dot products
     const size_t len = dim - c;
-    const V kv = LoadF32NOr(d, k + c, len, 0.0f);
-    a0 = hn::MulAdd(LoadNOr(d, q[0] + c, len, 0.0f), kv, a0);
-    a1 = hn::MulAdd(LoadNOr(d, q[1] + c, len, 0.0f), kv, a1);
-    a2 = hn::MulAdd(LoadNOr(d, q[2] + c, len, 0.0f), kv, a2);
-    a3 = hn::MulAdd(LoadNOr(d, q[3] + c, len, 0.0f), kv, a3);
+    step(LoadNOr(d, q[0] + c, len, 0.0f), LoadNOr(d, q[1] + c, len, 0.0f), LoadNOr(d, q[2] + c, len, 0.0f),
+         LoadNOr(d, q[3] + c, len, 0.0f), LoadF32NOr(d, k0 + c, len, 0.0f), LoadF32NOr(d, k1 + c, len, 0.0f));
   }
-  out[0] = hn::GetLane(hn::SumOfLanes(d, a0));
-  out[1] = hn::GetLane(hn::SumOfLanes(d, a1));
-  out[2] = hn::GetLane(hn::SumOfLanes(d, a2));
-  out[3] = hn::GetLane(hn::SumOfLanes(d, a3));
+  SumOfLanes8(d, a0, b0, a1, b1, a2, b2, a3, b3, out);
 }
 
-// acc_i[c, c + len) += sum_j p_i[j] * v_j[c, c + len) for four rows; rows i >= count are computed but not stored.
-template <bool kTail, class D, class TKV>
+// Scores of four query rows with four key rows: rows[i][col + key] = scale * (q_i . k_key). Sixteen accumulators,
+// each q and k vector used four times so that both stay in registers (0.5 loads per FMA; with two keys per step
+// GCC folds the q loads into the FMAs and loads each twice: 1.25 loads per FMA, load-bound on AVX-512). Needs 24
+// vector registers: targets with 32. The sums of lanes go through the tree of SumOfLanes8 one level deeper, and
+// the four sums of a row leave as one 4-lane store per row (register halves, no store-to-load round trip).
+template <class D, class TKV>
+HWY_INLINE void Scores4x4(D d, const float* const* q, const TKV* const* k, size_t dim, float scale,
+                          float* const* rows, size_t col) {
+  using V = hn::Vec<D>;
+  const size_t N = hn::Lanes(d);
+  V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  V c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;  // [row][key]: a b c e = rows 0..3
+  const auto step = [&](V q0, V q1, V q2, V q3, V k0, V k1, V k2, V k3) HWY_ATTR {
+    a0 = hn::MulAdd(q0, k0, a0);
+    a1 = hn::MulAdd(q0, k1, a1);
+    a2 = hn::MulAdd(q0, k2, a2);
+    a3 = hn::MulAdd(q0, k3, a3);
+    b0 = hn::MulAdd(q1, k0, b0);
+    b1 = hn::MulAdd(q1, k1, b1);
+    b2 = hn::MulAdd(q1, k2, b2);
+    b3 = hn::MulAdd(q1, k3, b3);
+    c0 = hn::MulAdd(q2, k0, c0);
+    c1 = hn::MulAdd(q2, k1, c1);
+    c2 = hn::MulAdd(q2, k2, c2);
+    c3 = hn::MulAdd(q2, k3, c3);
+    e0 = hn::MulAdd(q3, k0, e0);
+    e1 = hn::MulAdd(q3, k1, e1);
+    e2 = hn::MulAdd(q3, k2, e2);
+    e3 = hn::MulAdd(q3, k3, e3);
+  };
+  size_t c = 0;
+  for (; c + N <= dim; c += N) {
+    step(hn::LoadU(d, q[0] + c), hn::LoadU(d, q[1] + c), hn::LoadU(d, q[2] + c), hn::LoadU(d, q[3] + c),
+         LoadF32(d, k[0] + c), LoadF32(d, k[1] + c), LoadF32(d, k[2] + c), LoadF32(d, k[3] + c));
+  }
+  if (c < dim) {  // tails padded with 0: harmless in dot products
+    const size_t len = dim - c;
+    step(LoadNOr(d, q[0] + c, len, 0.0f), LoadNOr(d, q[1] + c, len, 0.0f), LoadNOr(d, q[2] + c, len, 0.0f),
+         LoadNOr(d, q[3] + c, len, 0.0f), LoadF32NOr(d, k[0] + c, len, 0.0f), LoadF32NOr(d, k[1] + c, len, 0.0f),
+         LoadF32NOr(d, k[2] + c, len, 0.0f), LoadF32NOr(d, k[3] + c, len, 0.0f));
+  }
+#if HWY_TARGET != HWY_SCALAR
+  if (N >= 4 && N <= 16 && (N & (N - 1)) == 0) {
+    const V vscale = hn::Set(d, scale);
+    const auto pair = [&](V lo, V hi) HWY_ATTR { return hn::Add(hn::ConcatEven(d, hi, lo), hn::ConcatOdd(d, hi, lo)); };
+    const V r0 = pair(pair(a0, a1), pair(a2, a3));  // quarters: row 0, keys 0..3
+    const V r1 = pair(pair(b0, b1), pair(b2, b3));
+    const V r2 = pair(pair(c0, c1), pair(c2, c3));
+    const V r3 = pair(pair(e0, e1), pair(e2, e3));
+    if (N == 4) {
+      hn::StoreU(hn::Mul(r0, vscale), d, rows[0] + col);
+      hn::StoreU(hn::Mul(r1, vscale), d, rows[1] + col);
+      hn::StoreU(hn::Mul(r2, vscale), d, rows[2] + col);
+      hn::StoreU(hn::Mul(r3, vscale), d, rows[3] + col);
+      return;
+    }
+    const hn::Half<D> dh;
+    const V s0 = hn::Mul(pair(r0, r1), vscale), s1 = hn::Mul(pair(r2, r3), vscale);  // eighths: rows 0-1 / 2-3
+    if (N == 8) {
+      hn::StoreU(hn::LowerHalf(dh, s0), dh, rows[0] + col);
+      hn::StoreU(hn::UpperHalf(dh, s0), dh, rows[1] + col);
+      hn::StoreU(hn::LowerHalf(dh, s1), dh, rows[2] + col);
+      hn::StoreU(hn::UpperHalf(dh, s1), dh, rows[3] + col);
+      return;
+    }
+    const hn::Half<hn::Half<D>> dq;
+    const V t = pair(s0, s1);  // sixteenths: rows 0..3 x keys 0..3
+    const auto lo = hn::LowerHalf(dh, t), hi = hn::UpperHalf(dh, t);
+    hn::StoreU(hn::LowerHalf(dq, lo), dq, rows[0] + col);
+    hn::StoreU(hn::UpperHalf(dq, lo), dq, rows[1] + col);
+    hn::StoreU(hn::LowerHalf(dq, hi), dq, rows[2] + col);
+    hn::StoreU(hn::UpperHalf(dq, hi), dq, rows[3] + col);
+    return;
+  }
+#endif
+  // Other lane counts (SCALAR; SVE beyond 512 bits or not a power of two): one SumOfLanes each.
+  HWY_ALIGN float sums[SumOfLanes8Out(D()) * 2];
+  SumOfLanes8(d, a0, a1, a2, a3, b0, b1, b2, b3, sums);
+  SumOfLanes8(d, c0, c1, c2, c3, e0, e1, e2, e3, sums + 8);
+  for (size_t i = 0; i < 4; ++i) {
+    for (size_t key = 0; key < 4; ++key) rows[i][col + key] = sums[4 * i + key] * scale;
+  }
+}
+
+// acc_i[c, c + kVectors * N) += sum_j p_i[j] * v_j[...] for four rows, over kVectors (1, 2 or 4) whole vectors of
+// head_dim at once, or one partial vector of len lanes (kTail, kVectors 1). Two vectors give eight independent FMA
+// chains (with one, the four chains over the keys ran at half the FMA rate); four halve the broadcasts of p and
+// the loop overhead per FMA again, on targets with 32 vector registers (16 accumulators + 4 broadcasts + 1 load).
+// Rows i >= count are computed but not stored.
+template <size_t kVectors, bool kTail, class D, class TKV>
 HWY_INLINE void AccumulatePV4(D d, float* const* acc, const float* const* p, size_t count, const TKV* const* v,
                               size_t keys, size_t c, size_t len) {
+  static_assert(kVectors == 1 || kVectors == 2 || kVectors == 4, "1, 2 or 4 vectors");
+  static_assert(!kTail || kVectors == 1, "a tail is one partial vector");
   using V = hn::Vec<D>;
-  const auto load_acc = [&](const float* a) HWY_ATTR { return kTail ? LoadNOr(d, a + c, len, 0.0f) : hn::LoadU(d, a + c); };
-  V o0 = load_acc(acc[0]), o1 = load_acc(acc[1]), o2 = load_acc(acc[2]), o3 = load_acc(acc[3]);
-  for (size_t j = 0; j < keys; ++j) {
-    const V vv = kTail ? LoadF32NOr(d, v[j] + c, len, 0.0f) : LoadF32(d, v[j] + c);
-    o0 = hn::MulAdd(hn::Set(d, p[0][j]), vv, o0);
-    o1 = hn::MulAdd(hn::Set(d, p[1][j]), vv, o1);
-    o2 = hn::MulAdd(hn::Set(d, p[2][j]), vv, o2);
-    o3 = hn::MulAdd(hn::Set(d, p[3][j]), vv, o3);
-  }
-  const auto store = [&](V o, float* a) HWY_ATTR {
-    if (kTail) {
-      StoreN(o, d, a + c, len);
-    } else {
-      hn::StoreU(o, d, a + c);
-    }
+  const size_t N = hn::Lanes(d);
+  const auto load_acc = [&](const float* a, size_t at) HWY_ATTR {
+    return kTail ? LoadNOr(d, a + at, len, 0.0f) : hn::LoadU(d, a + at);
   };
-  store(o0, acc[0]);
-  if (count > 1) store(o1, acc[1]);
-  if (count > 2) store(o2, acc[2]);
-  if (count > 3) store(o3, acc[3]);
+  // Accumulators [vector][row]: o u w x = vectors 0..3 (unused ones stay zero and are never stored).
+  V o0 = load_acc(acc[0], c), o1 = load_acc(acc[1], c), o2 = load_acc(acc[2], c), o3 = load_acc(acc[3], c);
+  V u0 = hn::Zero(d), u1 = u0, u2 = u0, u3 = u0, w0 = u0, w1 = u0, w2 = u0, w3 = u0, x0 = u0, x1 = u0, x2 = u0,
+    x3 = u0;
+  if (kVectors >= 2) {
+    u0 = load_acc(acc[0], c + N);
+    u1 = load_acc(acc[1], c + N);
+    u2 = load_acc(acc[2], c + N);
+    u3 = load_acc(acc[3], c + N);
+  }
+  if (kVectors == 4) {
+    w0 = load_acc(acc[0], c + 2 * N);
+    w1 = load_acc(acc[1], c + 2 * N);
+    w2 = load_acc(acc[2], c + 2 * N);
+    w3 = load_acc(acc[3], c + 2 * N);
+    x0 = load_acc(acc[0], c + 3 * N);
+    x1 = load_acc(acc[1], c + 3 * N);
+    x2 = load_acc(acc[2], c + 3 * N);
+    x3 = load_acc(acc[3], c + 3 * N);
+  }
+  for (size_t j = 0; j < keys; ++j) {
+    const TKV* row = v[j] + c;
+    const V p0 = hn::Set(d, p[0][j]), p1 = hn::Set(d, p[1][j]), p2 = hn::Set(d, p[2][j]), p3 = hn::Set(d, p[3][j]);
+    const V va = kTail ? LoadF32NOr(d, row, len, 0.0f) : LoadF32(d, row);
+    o0 = hn::MulAdd(p0, va, o0);
+    o1 = hn::MulAdd(p1, va, o1);
+    o2 = hn::MulAdd(p2, va, o2);
+    o3 = hn::MulAdd(p3, va, o3);
+    if (kVectors >= 2) {
+      const V vb = LoadF32(d, row + N);
+      u0 = hn::MulAdd(p0, vb, u0);
+      u1 = hn::MulAdd(p1, vb, u1);
+      u2 = hn::MulAdd(p2, vb, u2);
+      u3 = hn::MulAdd(p3, vb, u3);
+    }
+    if (kVectors == 4) {
+      const V vc = LoadF32(d, row + 2 * N);
+      w0 = hn::MulAdd(p0, vc, w0);
+      w1 = hn::MulAdd(p1, vc, w1);
+      w2 = hn::MulAdd(p2, vc, w2);
+      w3 = hn::MulAdd(p3, vc, w3);
+      const V vd = LoadF32(d, row + 3 * N);
+      x0 = hn::MulAdd(p0, vd, x0);
+      x1 = hn::MulAdd(p1, vd, x1);
+      x2 = hn::MulAdd(p2, vd, x2);
+      x3 = hn::MulAdd(p3, vd, x3);
+    }
+  }
+  const auto store4 = [&](V r0, V r1, V r2, V r3, size_t at) HWY_ATTR {
+    const auto store = [&](V o, float* a) HWY_ATTR {
+      if (kTail) {
+        StoreN(o, d, a + at, len);
+      } else {
+        hn::StoreU(o, d, a + at);
+      }
+    };
+    store(r0, acc[0]);
+    if (count > 1) store(r1, acc[1]);
+    if (count > 2) store(r2, acc[2]);
+    if (count > 3) store(r3, acc[3]);
+  };
+  store4(o0, o1, o2, o3, c);
+  if (kVectors >= 2) store4(u0, u1, u2, u3, c + N);
+  if (kVectors == 4) {
+    store4(w0, w1, w2, w3, c + 2 * N);
+    store4(x0, x1, x2, x3, c + 3 * N);
+  }
 }
 
 // s = cap * tanh(s / cap), in f64: Highway's Tanh is 4 ULP in f32 (over the <= 2 ULP the contract allows) and
@@ -300,20 +494,42 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
     if (next_nb > 0) KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + nb, next_nb, k_next_rows);
     // Raw scores: s = scale * q . k.
     for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
-      float dots[4];
-      for (size_t j = 0; j < nb; ++j) {
+      HWY_ALIGN float dots[SumOfLanes8Out(D())];
+      HWY_ALIGN float tail_rows[4][4];
+      float* const tail[4] = {tail_rows[0], tail_rows[1], tail_rows[2], tail_rows[3]};
+      float* const out_rows[4] = {scores[r0], scores[r0 + 1], scores[r0 + 2], scores[r0 + 3]};
+      for (size_t j = 0; j < nb; j += kDotKeys) {
         if (r0 == 0) {
-          // Decode reads K and V once from memory: ask for this block's value row and the next block's key row
+          // Decode reads K and V once from memory: ask for this block's value rows and the next block's key rows
           // while the dot products run (hardware prefetchers alone leave single-thread bandwidth on the table, and
           // do not follow a block table at all).
-          const TKV* k_next = j < next_nb ? k_next_rows[j] : v_rows[j];
-          for (size_t c = 0; c < dim; c += 64 / sizeof(TKV)) {
-            hwy::Prefetch(v_rows[j] + c);
-            hwy::Prefetch(k_next + c);
+          for (size_t jj = j; jj < j + kDotKeys && jj < nb; ++jj) {
+            const TKV* k_next = jj < next_nb ? k_next_rows[jj] : v_rows[jj];
+            for (size_t c = 0; c < dim; c += 64 / sizeof(TKV)) {
+              hwy::Prefetch(v_rows[jj] + c);
+              hwy::Prefetch(k_next + c);
+            }
           }
         }
-        Dot4(d, q + r0, k_rows[j], dim, dots);
-        for (size_t i = 0; i < 4; ++i) scores[r0 + i][j] = dots[i] * t.scale;
+        // Keys past the block's last are replaced by the last one (computed, not stored).
+        const size_t keys = nb - j < kDotKeys ? nb - j : kDotKeys;
+        const TKV* k[kDotKeys];
+        for (size_t jj = 0; jj < kDotKeys; ++jj) k[jj] = k_rows[j + (jj < keys ? jj : keys - 1)];
+        if (kDotKeys == 4) {
+          if (keys == 4) {
+            Scores4x4(d, q + r0, k, dim, t.scale, out_rows, j);
+          } else {
+            Scores4x4(d, q + r0, k, dim, t.scale, tail, 0);
+            for (size_t i = 0; i < 4; ++i) {
+              for (size_t jj = 0; jj < keys; ++jj) scores[r0 + i][j + jj] = tail_rows[i][jj];
+            }
+          }
+        } else {
+          Dot4x2(d, q + r0, k[0], k[kDotKeys - 1], dim, dots);
+          for (size_t i = 0; i < 4; ++i) {
+            for (size_t jj = 0; jj < keys; ++jj) scores[r0 + i][j + jj] = dots[kDotKeys * i + jj] * t.scale;
+          }
+        }
       }
     }
     // Online softmax per row: p = exp(s - max), with the FlashAttention rescaling of acc when max grows.
@@ -353,8 +569,15 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
     for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
       const size_t count = rows - r0 < 4 ? rows - r0 : 4;
       size_t c = 0;
-      for (; c + N <= dim; c += N) AccumulatePV4<false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
-      if (c < dim) AccumulatePV4<true>(d, acc + r0, p + r0, count, v_rows, nb, c, dim - c);
+      if (kDotKeys == 4) {  // 32 registers: four vectors per pass
+        for (; c + 4 * N <= dim; c += 4 * N) AccumulatePV4<4, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+      }
+      for (; c + 2 * N <= dim; c += 2 * N) AccumulatePV4<2, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+      if (c + N <= dim) {
+        AccumulatePV4<1, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+        c += N;
+      }
+      if (c < dim) AccumulatePV4<1, true>(d, acc + r0, p + r0, count, v_rows, nb, c, dim - c);
     }
     for (size_t j = 0; j < next_nb; ++j) k_rows[j] = k_next_rows[j];
   }
