@@ -123,15 +123,17 @@ class AttentionRun {
     size_t floats = 0, sums = 0;
     for (Plan& plan : plans_) {
       const simdmax_attention_args& a = *plan.args;
+      // Every plan gets its place in every index range (an empty range for a phase it has no part in), so the
+      // starts stay sorted for ForEach's search.
       plan.first_tile_task = tile_tasks_;
       plan.first_merge_row = merge_rows_;
+      plan.first_widen_row = widen_rows_;
       tile_tasks_ = CheckedSum(tile_tasks_, plan.TileTasks());
       merge_rows_ += plan.MergeRows();
       const size_t row_floats = CheckedProduct(plan.rows, a.head_dim);
       if (TypeOf(a.q_type) != ElementType::kF32) {
         plan.q32 = floats;
         floats = CheckedSum(floats, row_floats);
-        plan.first_widen_row = widen_rows_;
         widen_rows_ += plan.rows;
       }
       if (plan.Split()) {
@@ -146,7 +148,10 @@ class AttentionRun {
         plan.acc = floats;
         floats = CheckedSum(floats, row_floats);
       }
-      work_ = CheckedSum(work_, CheckedProduct(row_floats, std::max<size_t>(a.n_keys, 1)) / 1);
+      // Multiply-adds, saturating (only compared with kMinParallelWork).
+      const size_t keys = std::max<size_t>(a.n_keys, 1);
+      const size_t work = row_floats > SIZE_MAX / keys ? SIZE_MAX : row_floats * keys;
+      work_ = work > SIZE_MAX - work_ ? SIZE_MAX : work_ + work;
     }
     if (floats > scratch_.floats.max_size() || sums > scratch_.sums.max_size()) throw std::bad_alloc();
     if (floats > scratch_.floats.size()) scratch_.floats.resize(floats);
