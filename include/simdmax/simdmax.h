@@ -190,8 +190,9 @@ SIMDMAX_API simdmax_status simdmax_online_log_normalize(const simdmax_online_sta
  * Scaled dot-product attention for one decode or prefill step, on the online softmax state (FlashAttention): keys
  * are walked in blocks, the running output rescaled when the max grows; the n_queries x n_keys score matrix is never
  * formed (memory per task: a 4 KiB score block, plus, for split decode, n_heads * n_queries * head_dim floats per
- * 1024 keys for the partial outputs, kept per calling thread and reused: allocated by the first decode call of a
- * thread, and again only when a later one needs more). */
+ * key chunk (at most 64 chunks) for the partial outputs, kept per calling thread for reuse while at most 64 MiB,
+ * released after a call that needed more). simdmax_attention_f32 is the f32, feature-less case of
+ * simdmax_attention below (one code path). */
 typedef struct simdmax_attention_desc {
   size_t n_heads;    /* query heads */
   size_t n_kv_heads; /* divides n_heads: grouped-query (GQA) / multi-query attention; = n_heads for MHA */
@@ -233,7 +234,8 @@ typedef struct simdmax_attention_desc {
  *   rounding of ~S * 2^-23 that becomes the relative error of the weights: <= 2.5e-4 (measured 1.45e-4) with
  *   scores up to ~1000. |lse - exact| <= 3e-6 * max(1, |exact|) (measured 1.5e-6).
  * Threads: tasks over (kv head, query block); with n_queries <= 8 and n_keys >= 2048 the keys are also split into
- *   chunks of 1024 whose partial (max, sum, output) are merged in a fixed order. The result is bit-identical for
+ *   chunks of 1024 (more past 64K keys: at most 64 chunks) whose partial (max, sum, output) are merged in a fixed
+ *   order. The result is bit-identical for
  *   every thread count (simdmax_set_max_threads); it may differ between targets within the bound. */
 SIMDMAX_API simdmax_status simdmax_attention_f32(const simdmax_attention_desc* desc, const float* q, const float* k,
                                                  const float* v, float* out, float* lse);
