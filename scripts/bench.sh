@@ -6,7 +6,11 @@
 #   scripts/bench.sh            full run: all shapes, 3 interleaved repetitions of >= 0.2 s each, medians reported
 #   scripts/bench.sh --quick    a few minutes: shapes up to 4M elements, 1 repetition of >= 0.05 s
 # Both also run the typed suite (simdmax_bench --simdmax_typed: f16/bf16 pairs against oneDNN/PyTorch on half
-# tensors and memcpy of the same bytes), summarised in its own section of latest.md.
+# tensors and memcpy of the same bytes), summarised in its own section of latest.md, and simdmax_attention_bench
+# (bench/attention_bench.cc: decode, paged decode, decode batch, prefill and feature costs of simdmax_attention
+# against streaming the same K/V bytes), summarised in "Attention for engines"; --quick runs only its engine
+# benchmarks (BM_Engine*, BM_StreamKV), once each.
+#   scripts/bench.sh --no-attention   leave simdmax_attention_bench out
 #   scripts/bench.sh --with-torch   also install libtorch-dev (large: ~150 packages, ~470 MB) and benchmark it
 # Extra arguments after -- go to simdmax_bench (e.g. -- --benchmark_filter=softmax/simdmax).
 set -euo pipefail
@@ -15,12 +19,14 @@ cd "$(dirname "$0")/.."
 cmdline=""
 [ $# -gt 0 ] && cmdline=$(printf " %s" "$@")
 quick=0
+attention=1
 deps=(--bench-peers)
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --with-torch) deps+=(--torch) ;;
+    --no-attention) attention=0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "bench.sh: unknown flag $1" >&2; exit 2 ;;
   esac
@@ -32,7 +38,9 @@ scripts/install_deps.sh "${deps[@]}" || echo "simdmax: continuing with the peers
 
 echo "== simdmax: release build =="
 cmake --preset release >/dev/null
-cmake --build --preset release -j2 --target simdmax_bench simdmax_accuracy_cost_bench
+targets=(simdmax_bench simdmax_accuracy_cost_bench)
+[ "$attention" -eq 1 ] && targets+=(simdmax_attention_bench)
+cmake --build --preset release -j2 --target "${targets[@]}"
 
 bench=build/release/bench/simdmax_bench
 results=bench/results
@@ -83,11 +91,27 @@ if grep -q '/torch:' <<<"$tests" && grep -qw avx512f /proc/cpuinfo; then
   json_files+=("$results/$stamp-typed-torch-avx512.json")
 fi
 
+# Attention as engines call it (simdmax_attention, simdmax_attention_batch) and the first attention API; extra
+# arguments after -- are simdmax_bench's and do not go here. K/V up to 1 GiB (the f32 decode batch) are kept
+# between benchmarks up to SIMDMAX_BENCH_CACHE_MIB (default 2048).
+if [ "$attention" -eq 1 ]; then
+  echo "== simdmax: attention benchmarks (simdmax_attention_bench) =="
+  if [ "$quick" -eq 1 ]; then
+    attention_args=(--benchmark_filter='^BM_(Engine|StreamKV)' --benchmark_min_time=0.05 --benchmark_repetitions=1)
+  else
+    attention_args=(--benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true)
+  fi
+  build/release/bench/simdmax_attention_bench "${attention_args[@]}" \
+    --benchmark_out="$results/$stamp-attention.json" --benchmark_out_format=json
+  json_files+=("$results/$stamp-attention.json")
+fi
+
 python=python3
 command -v python3 >/dev/null || python=/usr/bin/python3
 echo
 "$python" bench/summarize.py "${json_files[@]}" --command "scripts/bench.sh${cmdline}" --merged-out "$results/$stamp.json" --md-out "$results/latest.md"
-rm -f "$results/$stamp-torch-avx512.json" "$results/$stamp-typed.json" "$results/$stamp-typed-torch-avx512.json"
+rm -f "$results/$stamp-torch-avx512.json" "$results/$stamp-typed.json" "$results/$stamp-typed-torch-avx512.json" \
+  "$results/$stamp-attention.json"
 cp "$results/$stamp.json" "$results/latest.json"
 
 # The chart needs Debian's matplotlib, which a pyenv python3 on PATH may not have.
