@@ -19,6 +19,7 @@
 
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
+#include "tests/attention_problem.h"
 #include "tests/entry_points.h"
 #include "tests/inputs.h"
 #include "tests/target_fixture.h"
@@ -344,6 +345,119 @@ TEST(ConcurrencyOnlineAttention, ManyThreadsSameBits) {
     tbb::parallel_for(0, 4, [&](int) {
       TaskStart();
       work();
+      TaskEnd();
+    });
+  });
+  JoinFromTbb();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
+}  // namespace simdmax_test
+
+namespace simdmax_test {
+namespace {
+
+// simdmax_attention_batch from several threads at once, each thread with a batch of its own (split decode over a
+// paged f16 pool with sinks and ALiBi, causal prefill with a per-head mask, a soft-capped bf16 decode, n_keys 0,
+// head_dim 1, typed outputs): the split-K partials and the widened q live in per-calling-thread scratch that a
+// concurrent call must never share. Every result equals the serial (one thread, one call at a time) run bit for
+// bit; plain threads and inside a caller's TBB arena.
+std::vector<std::vector<AttentionCase>> AttentionBatches() {
+  const auto shape = [](size_t heads, size_t kv_heads, size_t queries, size_t keys, size_t dim) {
+    AttentionCase c;
+    c.heads = heads;
+    c.kv_heads = kv_heads;
+    c.queries = queries;
+    c.keys = keys;
+    c.dim = dim;
+    return c;
+  };
+  std::vector<std::vector<AttentionCase>> batches(3);
+  AttentionCase c = shape(8, 2, 1, 2100, 32);
+  c.block_size = 16;
+  c.kv_type = SIMDMAX_F16;
+  c.sinks = c.alibi = true;
+  batches[0].push_back(c);
+  c = shape(4, 2, 33, 70, 16);
+  c.causal = true;
+  c.mask = MaskKind::kPerHead;
+  c.mask_type = SIMDMAX_BF16;
+  c.out_type = SIMDMAX_F16;
+  batches[0].push_back(c);
+  c = shape(4, 1, 4, 3000, 24);
+  c.q_type = c.kv_type = SIMDMAX_BF16;
+  c.softcap = 20.0f;
+  c.window = 1500;
+  batches[1].push_back(c);
+  batches[1].push_back(shape(2, 1, 3, 0, 8));
+  c = shape(2, 2, 7, 65, 1);
+  c.causal = true;
+  batches[1].push_back(c);
+  c = shape(8, 8, 2, 2049, 64);
+  c.q_type = SIMDMAX_F16;
+  c.out_type = SIMDMAX_BF16;
+  c.block_size = 256;
+  batches[2].push_back(c);
+  c = shape(4, 2, 100, 100, 16);
+  c.window = 17;
+  batches[2].push_back(c);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    for (size_t s = 0; s < batches[b].size(); ++s) batches[b][s].seed = 10 * b + s;
+  }
+  return batches;
+}
+
+simdmax_status RunAttentionBatch(std::vector<AttentionProblem>& problems) {
+  std::vector<simdmax_attention_args> args;
+  for (AttentionProblem& p : problems) {
+    p.ResetOutputs();
+    args.push_back(p.Args());
+  }
+  return simdmax_attention_batch(args.data(), args.size());
+}
+
+TEST(ConcurrencyAttentionBatch, ManyThreadsSameBits) {
+  const std::vector<std::vector<AttentionCase>> cases = AttentionBatches();
+  std::vector<std::vector<std::vector<unsigned char>>> want_out(cases.size());
+  std::vector<std::vector<std::vector<float>>> want_lse(cases.size());
+  simdmax_set_max_threads(1);
+  for (size_t b = 0; b < cases.size(); ++b) {
+    std::vector<AttentionProblem> problems(cases[b].begin(), cases[b].end());
+    ASSERT_EQ(RunAttentionBatch(problems), SIMDMAX_OK);
+    for (const AttentionProblem& p : problems) {
+      want_out[b].push_back(p.OutBytes());
+      want_lse[b].push_back(p.LseValues());
+    }
+  }
+  simdmax_set_max_threads(0);
+  std::atomic<int> mismatches{0};
+  // One call of batch b on problems of the caller's own (inputs built the same way, outputs its own).
+  const auto work = [&](size_t b) {
+    std::vector<AttentionProblem> problems(cases[b].begin(), cases[b].end());
+    for (int i = 0; i < kIterations / 4 + 1; ++i) {
+      if (RunAttentionBatch(problems) != SIMDMAX_OK) {
+        ++mismatches;
+        continue;
+      }
+      for (size_t s = 0; s < problems.size(); ++s) {
+        if (problems[s].OutBytes() != want_out[b][s] || problems[s].LseValues().size() != want_lse[b][s].size() ||
+            std::memcmp(problems[s].LseValues().data(), want_lse[b][s].data(), want_lse[b][s].size() * sizeof(float)) !=
+                0) {
+          ++mismatches;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 6; ++t) threads.emplace_back([&, t] { work(t % cases.size()); });
+  for (auto& thread : threads) thread.join();
+  tbb::task_arena arena(2);
+  ForkToTbb();
+  arena.execute([&] {
+    tbb::parallel_for(0, 3, [&](int b) {
+      TaskStart();
+      work(static_cast<size_t>(b));
       TaskEnd();
     });
   });

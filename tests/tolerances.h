@@ -38,6 +38,16 @@ inline constexpr double kAttentionOutRelTol = 3e-6;
 inline constexpr double kAttentionOutRelTolLargeScores = 2.5e-4;
 // Measured worst 1.5e-6 (all data).
 inline constexpr double kAttentionLseRelTol = 3e-6;
+// simdmax_attention / simdmax_attention_batch (typed, paged, masked, windowed, soft-capped, ALiBi, sinks), measured
+// by tests/attention_engine_test.cc on every target against the long-double general formula from the widened
+// inputs: the same kAttentionOutRelTol (f32 outputs) and kAttentionLseRelTol, for scores within tens; f16/bf16
+// outputs within kAttentionOutRelTol * max|v_j| plus this many ULP of the output type at the exact value (the f32
+// result within the f32 bound, then rounded once to nearest: at most half an ULP of the type at the rounded value,
+// which is at most one ULP at the exact value across a binade edge).
+// Measured on x86 (AVX3_DL..SCALAR): f32 out 1.07e-6 x max|v| (SCALAR, soft-cap 5..50 over raw scores up to ~10,
+// ALiBi; 7.2e-7 on the SIMD targets; every other feature <= 2.2e-7), lse 1.9e-7, f16/bf16 outputs 0.499 of their
+// bound (the rounding to the type; the f32 error is far below it).
+inline constexpr double kAttentionHalfOutputUlp = 1;
 
 }  // namespace simdmax_test
 
