@@ -24,6 +24,9 @@
 //   alibi; sinks) and all at once, at the decode shape (bf16 K/V, 4096 keys, contiguous) and the prefill shape
 //   (f32, 512 queries); realwindow<W>: a window that hides keys (less work, reported apart from the cost goal).
 #include <benchmark/benchmark.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -559,6 +562,67 @@ class StreamTeam {
 struct StreamData : Data {
   Buffer bytes;
 };
+
+// BM_FmaPeak: the f32 FMA throughput of one core, measured (the prefill "% of peak" divides by it): twelve
+// independent accumulators of the widest vector the CPU runs (more than FMA latency x pipes), so the loop is
+// throughput-bound. A nominal clock x pipes x lanes figure misses boost clocks (this VM reports its 2.6 GHz TSC; the
+// core runs near 3.75 GHz) and pipes that a CPU has but cannot feed.
+#if defined(__x86_64__)
+__attribute__((target("avx512f,fma"), noinline)) float FmaLoopAvx512(uint64_t iterations) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(1.0f + 1e-3f * static_cast<float>(i));
+  const __m512 m = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
+  for (uint64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  alignas(64) float lanes[16];
+  float sum = 0;
+  for (int i = 0; i < 12; ++i) {
+    _mm512_store_ps(lanes, a[i]);
+    sum += lanes[0];
+  }
+  return sum;
+}
+__attribute__((target("avx2,fma"), noinline)) float FmaLoopAvx2(uint64_t iterations) {
+  __m256 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(1.0f + 1e-3f * static_cast<float>(i));
+  const __m256 m = _mm256_set1_ps(0.9999999f), c = _mm256_set1_ps(1e-7f);
+  for (uint64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  alignas(32) float lanes[8];
+  float sum = 0;
+  for (int i = 0; i < 12; ++i) {
+    _mm256_store_ps(lanes, a[i]);
+    sum += lanes[0];
+  }
+  return sum;
+}
+#endif
+
+void BM_FmaPeak(benchmark::State& state) {
+  constexpr uint64_t kIterations = 1 << 22;
+  float (*loop)(uint64_t) = nullptr;
+  double lanes = 0;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) {
+    loop = FmaLoopAvx512;
+    lanes = 16;
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    loop = FmaLoopAvx2;
+    lanes = 8;
+  }
+#endif
+  if (loop == nullptr) {
+    state.SkipWithError("no FMA loop for this CPU");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(loop(kIterations));
+  // 12 FMAs (2 flops per lane) per iteration.
+  state.counters["flop"] = 12.0 * kIterations * lanes * 2;
+  state.counters["lanes"] = lanes;
+}
+BENCHMARK(BM_FmaPeak)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void StreamKV(benchmark::State& state, size_t bytes, int threads) {
   StreamData& d = Cache().Get<StreamData>("stream/" + std::to_string(bytes), bytes, [&] {
