@@ -75,11 +75,13 @@ struct AttentionSpans {
   Span out, lse;                            // written
 };
 
-bool ValidType(simdmax_dtype type) {
+// By reference: a C caller may have stored any int there, and loading it as the enum would be undefined
+// behaviour (UBSan: "load of value 4 ... simdmax_dtype", found by the attention fuzzer); DtypeBits reads the bits.
+bool ValidType(const simdmax_dtype& type) {
   ElementType unused;
   return ToElementType(DtypeBits(type), &unused);
 }
-size_t SizeOf(simdmax_dtype type) { return ElementSize(static_cast<ElementType>(DtypeBits(type))); }
+size_t SizeOf(const simdmax_dtype& type) { return ElementSize(static_cast<ElementType>(DtypeBits(type))); }
 
 // Positions are computed in int64 (dispatch/attention_scheduler.cc): larger counts cannot describe memory anyway.
 constexpr size_t kMaxPositions = size_t{1} << 62;

@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "dispatch/argument_checks.h"
 #include "dispatch/thread_pool.h"
 #include "kernels/element_type.h"
 
@@ -16,7 +17,8 @@ namespace {
 // Work (multiply-adds) below which the call stays on the calling thread: about the cost of waking a worker.
 constexpr size_t kMinParallelWork = size_t{1} << 20;
 
-ElementType TypeOf(simdmax_dtype type) { return static_cast<ElementType>(static_cast<int>(type)); }
+// The validated type fields, read through their int bits (see DtypeBits).
+ElementType TypeOf(const simdmax_dtype& type) { return static_cast<ElementType>(DtypeBits(type)); }
 
 size_t CheckedProduct(size_t a, size_t b) {
   if (b != 0 && a > SIZE_MAX / b) throw std::bad_alloc();

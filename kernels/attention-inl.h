@@ -542,7 +542,13 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
       }
       V vmax = hn::Set(d, -kInf);
       VisitRow(d, s, nb, -kInf, [&](V v, auto...) HWY_ATTR { vmax = hn::Max(vmax, v); });
-      const float block_max = hn::GetLane(hn::MaxOfLanes(d, vmax));
+      float block_max = hn::GetLane(hn::MaxOfLanes(d, vmax));
+      // Highway 1.0.3's EMU128 MaxOfLanes starts from the lowest finite value, so a block whose keys are all
+      // hidden (-inf) came back as -FLT_MAX: a finite max with a zero sum, and NaN out of the merge (found by the
+      // attention fuzzer). Only then is the vector looked at again.
+      if (block_max <= std::numeric_limits<float>::lowest() && hn::AllTrue(d, hn::Eq(vmax, hn::Set(d, -kInf)))) {
+        block_max = -kInf;
+      }
       if (block_max == -kInf) {  // nothing visible: the state is unchanged and p = 0
         FillRow(d, s, nb, 0.0f);
         continue;

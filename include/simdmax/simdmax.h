@@ -294,10 +294,12 @@ SIMDMAX_API void simdmax_attention_args_init(simdmax_attention_args* args);
  *   hiding everything, causal with p_i < 0) gets out = 0 and lse = -inf; with a sink, out = 0 and lse = sinks[h].
  *   Never NaN for finite inputs.
  * - lse[h * n_queries + i] = log(sum over visible j of exp(s_ij) + exp(sinks[h])) (natural log).
- * - Special values: a NaN or +inf mask entry, a NaN or +-inf score before the soft-cap (a NaN or inf in q or k, or
- *   a dot product that overflows), or a score that becomes NaN or +inf after the bias gives NaN in every element of
- *   that query's output and its lse (never a finite wrong value). NaN or inf in a value row of a visible key gives
- *   NaN or +-inf in the elements it reaches. Mask entries of -inf hide keys (finite or -inf is the mask's domain).
+ * - Special values: a NaN or +inf mask entry, a NaN or +-inf raw score scale * (q . k) at any key the query sees
+ *   by position (causal and window; masked by -inf or not: a NaN or inf in q, or in such a key row, or a dot product
+ *   that overflows), or a score that becomes NaN or +inf after the bias gives NaN in every element of that query's
+ *   output and its lse (never a finite wrong value). Value rows must be finite: a NaN or inf in the value row of
+ *   any key may give NaN or +-inf in the output of any query of its kv head, whether or not that query sees the key
+ *   (its weight 0 times inf is NaN). Mask entries of -inf hide keys (finite or -inf is the mask's domain).
  * - Numerics: inputs widened exactly to f32; scores, the online softmax and the weighted sum in f32 with the
  *   normaliser in f64, as simdmax_attention_f32; the soft-cap's tanh is evaluated in f64 (Highway's Tanh, 4 ULP
  *   of f64) and rounded once to f32 (<= 1 ULP of f32); the ALiBi bias is one fused multiply-add in f32. Outputs are
@@ -305,7 +307,8 @@ SIMDMAX_API void simdmax_attention_args_init(simdmax_attention_args* args);
  * - Accuracy against a long-double evaluation of the formula above from the widened inputs, every target:
  *   |out - exact| <= 3e-6 * max|v_j| (max over the visible keys) for scores within tens (f32 outputs), plus one ULP
  *   of the output type for f16/bf16 outputs; scores of magnitude S carry an absolute f32 rounding of ~S * 2^-23
- *   (see simdmax_attention_f32). |lse - exact| <= 3e-6 * max(1, |exact|).
+ *   (see simdmax_attention_f32), which reaches lse as an absolute error of the same size; for scores within tens
+ *   |lse - exact| <= 3e-6 * max(1, |exact|).
  * - Threads and determinism: tiles over (kv head, query block), and for decode (n_queries <= 8, n_keys >= 2048)
  *   fixed key chunks (1024 keys, more for very long contexts: at most 64 chunks) merged in a fixed order; results
  *   are bit-identical for every thread count and, in a batch, for every batch composition.
