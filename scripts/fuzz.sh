@@ -4,11 +4,13 @@
 # build/fuzz/corpus_<name>/):
 #   softmax   row ops (tests/entry_points.h)       tests/fuzz/corpus
 #   online    simdmax_online_*                     tests/fuzz/corpus_online
-#   attention simdmax_attention_f32                tests/fuzz/corpus_attention
+#   attention simdmax_attention_f32, simdmax_attention, simdmax_attention_batch   tests/fuzz/corpus_attention
 #   scripts/fuzz.sh [seconds per harness]     default: $SIMDMAX_FUZZ_SECONDS, else 60 (CI: 60 each, 3 minutes)
 #   SIMDMAX_FUZZERS="online attention" scripts/fuzz.sh 30     only those harnesses
 # A crash leaves its input in build/fuzz/artifacts/<name>-*; rerun it with build/fuzz/tests/fuzz/simdmax_<name>_fuzzer
-# FILE, then add it to the harness's corpus and as a GoogleTest regression test.
+# FILE, then add it to the harness's corpus and as a GoogleTest regression test. The attention harness steers around
+# findings still pending a fix (SIMDMAX_FUZZ_PENDING=1 turns them back on; see Pending() in attention_fuzzer.cc) and
+# with SIMDMAX_FUZZ_HISTORY=DIR writes the inputs that ran before a failure (failures that depend on earlier calls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-${SIMDMAX_FUZZ_SECONDS:-60}}
