@@ -102,24 +102,18 @@ void DumpHistory() {
   fprintf(stderr, "simdmax fuzzer: the last %zu inputs are in %s/history-*\n", g_history.size(), dir);
 }
 
-// Inputs that reach findings still pending (a library fix or a decision on the contract) are steered around them
-// unless SIMDMAX_FUZZ_PENDING is set, so that scripts/fuzz.sh stays green meanwhile; the input bytes mean the same
-// either way. Pending:
-// - type values outside [0, 3] (4, -1, 255, ...): CheckAttentionCall (dispatch/argument_checks.cc) passes the
-//   simdmax_dtype fields by value to ValidType, an enum load UBSan reports ("load of value 4, which is not a valid
-//   value for type 'simdmax_dtype'"); 3 is outside the enum but inside its value range, so it stays on;
-// - NaN or inf in q or k of a call with a mask: at keys the mask hides (-inf) the library makes the row NaN, the
-//   reference (hidden keys take no part) does not;
-// - EMU128: a query that sees no key while n_keys > 0 (causal with p_i < 0, a window, or a mask hiding every key;
-//   no sink) gets out = NaN instead of 0 (lse is -inf, as it should); accepted there (out 0 or NaN) unless
-//   SIMDMAX_FUZZ_PENDING is set, in both harness parts;
-// - n_blocks == 0 with a block table is INVALID_ARGUMENT by the contract (a check that needs no tensor), but the
-//   library returns OK when n_keys == 0 or the call is a no-op (it finds it only through the table entries); the
-//   defect is applied only to calls with keys and work;
-// - NaN or inf in the value row of a key that some query does not see (causal, window or mask) but another query
-//   of its tile does: the hidden key's weight 0 times inf makes that query's element NaN (every target); so v (and
-//   k when it is v's buffer) gets no special values in calls with causal, a window or a mask, and a batch's call
-//   reads call 0's K/V only when those hold no special values.
+// Inputs that reach findings still pending are steered around them unless SIMDMAX_FUZZ_PENDING is set, so that
+// scripts/fuzz.sh stays green meanwhile; the input bytes mean the same either way. Fixed in the library and no
+// longer steered around: type values outside the enum loaded as the enum (UBSan), EMU128's NaN for queries that see
+// no key (its MaxOfLanes of an all -inf block), a batch mixing typed and f32 q (scheduler). Settled by the contract
+// (simdmax.h) and steered around for good, since the reference leaves them out:
+// - NaN or inf in q or k of a call with a mask: at keys the mask hides (-inf) but the query sees by position, the
+//   library poisons the row (the raw score is checked before the mask); the reference skips masked keys;
+// - n_blocks == 0 with a block table is found through the table entries, so only calls with keys and work fail;
+// - NaN or inf in value rows: the contract asks for finite values (a hidden key's weight 0 times inf is NaN in any
+//   query of its tile), so v (and k when it is v's buffer) gets no special values in calls with causal, a window
+//   or a mask, and a batch's call reads call 0's K/V only when those hold no special values.
+// SIMDMAX_FUZZ_PENDING=1 turns the steering off (for a contract change).
 bool Pending() {
   static const bool pending = getenv("SIMDMAX_FUZZ_PENDING") != nullptr;
   return pending;
@@ -355,13 +349,9 @@ void RunDescCall(FuzzedDataProvider& fdp, size_t threads) {
     for (size_t i = 0; i < desc.n_queries; ++i) {
       const size_t row = h * desc.n_queries + i;
       const float* o = out.data() + h * desc.out_head_stride + i * desc.out_row_stride;
-      // Pending (see Pending()): EMU128's out for queries that see no key.
-      const bool emu128_hidden_row_pending =
-          !Pending() && strcmp(target, "EMU128") == 0 && desc.n_keys > 0 && ref.visible_keys[row] == 0;
       for (size_t d = 0; d < desc.head_dim; ++d) {
         const long double exact = ref.out[row * desc.head_dim + d];
         const long double err = fabsl(static_cast<long double>(o[d]) - exact);
-        if (emu128_hidden_row_pending && isnan(o[d])) continue;
         DESC_CHECK(err <= out_tol * ref.v_scale[row * desc.head_dim + d],
                    "attention out on %s: head %zu query %zu dim %zu: %.9g want %.9Lg (keys %zu, dim %zu, causal %d)",
                    target, h, i, d, o[d], exact, desc.n_keys, desc.head_dim, desc.causal);
@@ -962,7 +952,7 @@ void GenerateCall(FuzzedDataProvider& fdp, Call& c, size_t budget, Call* shared)
   }
   // NaN and infinities where the contract says what they do: in q or k (a NaN row where the key is visible), in v
   // (non-finite elements where it is visible), in the mask (NaN or +inf: a NaN row; -inf: hidden). Not in q or k
-  // of a masked call unless Pending(): whether a NaN score at a key the mask hides makes the row NaN is open (the
+  // of a masked call unless Pending(): a NaN score at a key the mask hides poisons the row by the contract (the
   // reference says no, the library yes). Keys hidden by position (causal, window) are outside the row in both.
   static const float kSpecialValues[] = {kNaN, kInf, -kInf};
   static const char* const kSpecialTensors[] = {"q", "k", "v", "mask"};
@@ -1100,8 +1090,7 @@ simdmax_status ApplyDefect(FuzzedDataProvider& fdp, Call& c) {
       return work && keys ? SIMDMAX_ERROR_NULL_POINTER : SIMDMAX_OK;
     case Defect::kBadType: {
       static const int kBad[] = {3, 4, -1, 255, 1000, INT_MIN, INT_MAX};
-      const int bad = Pending() ? kBad[fdp.ConsumeIntegralInRange<uint8_t>(0, 6)]
-                                : (fdp.ConsumeIntegralInRange<uint8_t>(0, 6), 3);  // see Pending()
+      const int bad = kBad[fdp.ConsumeIntegralInRange<uint8_t>(0, 6)];
       simdmax_dtype* fields[] = {&a.q_type, &a.kv_type, &a.out_type, &a.mask_type};
       const uint8_t which = fdp.ConsumeIntegralInRange<uint8_t>(0, 3);
       memcpy(fields[which], &bad, sizeof(bad));
@@ -1139,7 +1128,8 @@ simdmax_status ApplyDefect(FuzzedDataProvider& fdp, Call& c) {
     }
     case Defect::kBlockSizeZero:
     case Defect::kBlocksZero: {
-      if (c.defect == Defect::kBlocksZero && !Pending() && (!work || !keys)) return SIMDMAX_OK;  // see Pending()
+      // n_blocks == 0 is found through the table entries, which only a call with keys and work reads (simdmax.h).
+      if (c.defect == Defect::kBlocksZero && (!work || !keys)) return SIMDMAX_OK;
       if (a.block_table == nullptr) {  // a table on a call that had none
         c.table.Allocate(1, 4, 0);
         a.block_table = reinterpret_cast<const int32_t*>(c.table.data());
@@ -1325,9 +1315,6 @@ void CheckOutputs(const Call& c, size_t index, const std::vector<unsigned char>&
   }
 
   const simdmax_test::AttentionReference ref = simdmax_test::ReferenceAttention(a);
-  // Pending (see Pending()): EMU128's out for rows that see no key, without a sink.
-  const bool emu128_hidden_rows_pending =
-      !Pending() && strcmp(simdmax_selected_target(), "EMU128") == 0 && a.n_keys > 0 && a.sinks == nullptr;
   for (size_t h = 0; h < a.n_heads; ++h) {
     for (size_t i = 0; i < a.n_queries; ++i) {
       const size_t row = h * a.n_queries + i;
@@ -1356,7 +1343,7 @@ void CheckOutputs(const Call& c, size_t index, const std::vector<unsigned char>&
         if (nan_row) {
           ATTN_CHECK(isnan(got), "call %zu head %zu query %zu dim %zu: %g, want NaN (a NaN row)", index, h, i, d, got);
         } else if (hidden) {
-          ATTN_CHECK(got == 0.0f || (emu128_hidden_rows_pending && isnan(got)),
+          ATTN_CHECK(got == 0.0f,
                      "call %zu head %zu query %zu dim %zu sees no key: %g, want 0", index, h, i, d, got);
         } else if (!isfinite(want)) {  // a NaN or inf in a visible value row
           // Unless a sink of ~FLT_MAX takes the whole mass: the keys' weights are then exactly 0 (in f32 and in
