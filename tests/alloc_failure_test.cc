@@ -163,11 +163,12 @@ TEST(AllocationFailure, OtherExceptionsAreInternalErrors) {
 // pointers are far addresses that must never be dereferenced), not a wrapped size.
 TEST(AllocationFailure, ScratchLargerThanSizeTIsOutOfMemory) {
   if (sizeof(size_t) < 8) GTEST_SKIP() << "needs a 64-bit size_t";
-  simdmax_attention_desc d = simdmax::ContiguousAttention(size_t{1} << 36, 1, 1, size_t{1} << 40, 1, false);
-  // q (2^36 floats) and k, v (2^40 floats) share one far region (allowed), out lies beyond it.
+  // The split-K chunks are capped at 64 per query row, so the rows must be many: 2^56 heads.
+  simdmax_attention_desc d = simdmax::ContiguousAttention(size_t{1} << 56, 1, 1, size_t{1} << 40, 1, false);
+  // q (2^56 floats) and k, v (2^40 floats) share one far region (allowed), out lies beyond it.
   const float* qkv = reinterpret_cast<const float*>(uintptr_t{1} << 44);
-  float* out = reinterpret_cast<float*>(uintptr_t{1} << 47);
-  // 2^36 rows x 2^30 key chunks x head_dim 1 partials: 2^66 floats.
+  float* out = reinterpret_cast<float*>(uintptr_t{1} << 60);
+  // 2^56 rows x 64 key chunks x (head_dim 1 + a max) partials: 2^63 floats, 2^65 bytes.
   EXPECT_EQ(simdmax_attention_f32(&d, qkv, qkv, qkv, out, nullptr), SIMDMAX_ERROR_OUT_OF_MEMORY);
 }
 
