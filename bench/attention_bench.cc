@@ -422,9 +422,8 @@ void EngineDecode(benchmark::State& state, simdmax_dtype t, size_t block, size_t
   ThreadLimit limit(threads);
   KvData& d = DecodeKv(t, block, n_keys);
   std::vector<float> out(kHeads * kDim);
-  const simdmax_attention_args a = DecodeArgs(t, block, n_keys, d.k.get(), d.v.get(),
-                                              block ? d.table.data() : nullptr, d.table.size(), DecodeQuery().data(),
-                                              out.data());
+  const simdmax_attention_args a = DecodeArgs(t, block, n_keys, d.k.get(), d.v.get(), block ? d.table.data() : nullptr,
+                                              d.table.size(), DecodeQuery().data(), out.data());
   TimeCalls(state, [&] { return simdmax_attention(&a); });
   const size_t bytes = KvBytes(n_keys, t);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
@@ -439,27 +438,25 @@ void EngineDecode(benchmark::State& state, simdmax_dtype t, size_t block, size_t
 // built for a specific ISA; the library's own dispatch is untouched.)
 #if defined(__GNUC__) || defined(__clang__)
 typedef uint64_t U64x8 __attribute__((vector_size(64), may_alias, aligned(8)));
-#define SIMDMAX_SUM_WORDS_BODY                                                     \
-  U64x8 a0 = {}, a1 = {}, a2 = {}, a3 = {};                                        \
-  size_t i = 0;                                                                    \
-  for (; i + 32 <= n; i += 32) {                                                   \
-    a0 += *reinterpret_cast<const U64x8*>(p + i);                                  \
-    a1 += *reinterpret_cast<const U64x8*>(p + i + 8);                              \
-    a2 += *reinterpret_cast<const U64x8*>(p + i + 16);                             \
-    a3 += *reinterpret_cast<const U64x8*>(p + i + 24);                             \
-  }                                                                                \
-  const U64x8 a = (a0 + a1) + (a2 + a3);                                           \
-  uint64_t s = 0;                                                                  \
-  for (int l = 0; l < 8; ++l) s += a[l];                                           \
-  for (; i < n; ++i) s += p[i];                                                    \
+#define SIMDMAX_SUM_WORDS_BODY                         \
+  U64x8 a0 = {}, a1 = {}, a2 = {}, a3 = {};            \
+  size_t i = 0;                                        \
+  for (; i + 32 <= n; i += 32) {                       \
+    a0 += *reinterpret_cast<const U64x8*>(p + i);      \
+    a1 += *reinterpret_cast<const U64x8*>(p + i + 8);  \
+    a2 += *reinterpret_cast<const U64x8*>(p + i + 16); \
+    a3 += *reinterpret_cast<const U64x8*>(p + i + 24); \
+  }                                                    \
+  const U64x8 a = (a0 + a1) + (a2 + a3);               \
+  uint64_t s = 0;                                      \
+  for (int l = 0; l < 8; ++l) s += a[l];               \
+  for (; i < n; ++i) s += p[i];                        \
   return s;
 #if defined(__x86_64__)
 __attribute__((target("avx512f"), noinline)) uint64_t SumWordsAvx512(const uint64_t* p, size_t n) {
   SIMDMAX_SUM_WORDS_BODY
 }
-__attribute__((target("avx2"), noinline)) uint64_t SumWordsAvx2(const uint64_t* p, size_t n) {
-  SIMDMAX_SUM_WORDS_BODY
-}
+__attribute__((target("avx2"), noinline)) uint64_t SumWordsAvx2(const uint64_t* p, size_t n) { SIMDMAX_SUM_WORDS_BODY }
 #endif
 __attribute__((noinline)) uint64_t SumWordsBaseline(const uint64_t* p, size_t n) { SIMDMAX_SUM_WORDS_BODY }
 #undef SIMDMAX_SUM_WORDS_BODY
@@ -701,8 +698,8 @@ BatchData& Batch(simdmax_dtype t) {
 std::vector<simdmax_attention_args> BatchArgs(simdmax_dtype t, BatchData& d) {
   std::vector<simdmax_attention_args> args;
   for (size_t s = 0; s < kBatch; ++s) {
-    args.push_back(DecodeArgs(t, kBatchBlock, BatchLengths()[s], d.k.get(), d.v.get(), d.tables[s].data(),
-                              d.n_blocks, d.q.data() + s * kHeads * kDim, d.out.data() + s * kHeads * kDim));
+    args.push_back(DecodeArgs(t, kBatchBlock, BatchLengths()[s], d.k.get(), d.v.get(), d.tables[s].data(), d.n_blocks,
+                              d.q.data() + s * kHeads * kDim, d.out.data() + s * kHeads * kDim));
   }
   return args;
 }
@@ -813,9 +810,9 @@ struct FeatureCase {
   const char* name;
   unsigned features;
 };
-constexpr FeatureCase kFeatureCases[] = {{"plain", 0},        {"mask", kMask},   {"window", kWindow},
-                                         {"softcap", kSoftcap}, {"alibi", kAlibi}, {"sinks", kSinks},
-                                         {"all", kAllFeatures}, {"realwindow", kRealWindow}};
+constexpr FeatureCase kFeatureCases[] = {
+    {"plain", 0},      {"mask", kMask},   {"window", kWindow},   {"softcap", kSoftcap},
+    {"alibi", kAlibi}, {"sinks", kSinks}, {"all", kAllFeatures}, {"realwindow", kRealWindow}};
 
 constexpr simdmax_dtype kFeatureDecodeType = SIMDMAX_BF16, kFeaturePrefillType = SIMDMAX_F32;
 constexpr size_t kFeatureDecodeKeys = 4096, kFeaturePrefillQueries = 512;
@@ -909,9 +906,10 @@ void RegisterEngineBenchmarks() {
         for (int th : kThreadCounts) {
           const std::string name = std::string("BM_EngineDecode/") + TypeName(t) + "/" + LayoutName(block) + "/" +
                                    std::to_string(n_keys) + Threads(th);
-          benchmark::RegisterBenchmark(name.c_str(), [t, block, n_keys, th](benchmark::State& s) {
-            EngineDecode(s, t, block, n_keys, th);
-          })->UseRealTime()->Unit(benchmark::kMicrosecond);
+          benchmark::RegisterBenchmark(
+              name.c_str(), [t, block, n_keys, th](benchmark::State& s) { EngineDecode(s, t, block, n_keys, th); })
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
         }
       }
     }
@@ -922,9 +920,10 @@ void RegisterEngineBenchmarks() {
       for (bool one_call : {true, false}) {
         const std::string name = std::string(one_call ? "BM_EngineDecodeBatch/" : "BM_EngineDecodeLoop/") +
                                  TypeName(t) + "/paged16/16seq" + Threads(th);
-        benchmark::RegisterBenchmark(name.c_str(), [t, th, one_call](benchmark::State& s) {
-          EngineDecodeBatch(s, t, th, one_call);
-        })->UseRealTime()->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [t, th, one_call](benchmark::State& s) { EngineDecodeBatch(s, t, th, one_call); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond);
       }
     }
   }
@@ -932,13 +931,12 @@ void RegisterEngineBenchmarks() {
     for (size_t n : {size_t{512}, size_t{2048}}) {
       for (int th : kThreadCounts) {
         if (n == 512 && th > 1) continue;
-        const std::string name =
-            std::string("BM_EnginePrefill/") + TypeName(t) + "/" + std::to_string(n) + Threads(th);
+        const std::string name = std::string("BM_EnginePrefill/") + TypeName(t) + "/" + std::to_string(n) + Threads(th);
         // 2048 queries take ~0.3-1 s a call: the runner's first estimate (one call) already exceeds any usual
         // --benchmark_min_time, so one or two calls are timed. (A MinTime() here would change the name.)
-        benchmark::RegisterBenchmark(name.c_str(), [t, n, th](benchmark::State& s) {
-          EnginePrefill(s, t, n, th);
-        })->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(name.c_str(), [t, n, th](benchmark::State& s) { EnginePrefill(s, t, n, th); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
       }
     }
   }

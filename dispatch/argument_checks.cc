@@ -112,7 +112,8 @@ simdmax_status AttentionTensorSpans(const simdmax_attention_args& a, AttentionSp
   }
   if (stride_error) return SIMDMAX_ERROR_INVALID_STRIDE;
   size_t rows = 0;
-  if (a.n_keys > kMaxPositions || a.n_queries > kMaxPositions || __builtin_mul_overflow(a.n_heads, a.n_queries, &rows)) {
+  if (a.n_keys > kMaxPositions || a.n_queries > kMaxPositions ||
+      __builtin_mul_overflow(a.n_heads, a.n_queries, &rows)) {
     return SIMDMAX_ERROR_INVALID_SHAPE;
   }
   const size_t q_size = SizeOf(a.q_type), kv_size = SizeOf(a.kv_type), out_size = SizeOf(a.out_type);
@@ -125,12 +126,12 @@ simdmax_status AttentionTensorSpans(const simdmax_attention_args& a, AttentionSp
   if (ok && has_keys) {
     if (paged) {
       ok = StridedSpan(a.block_table, {}, TableEntries(a), sizeof(int32_t), &spans->table) &&
-           StridedSpan(a.k, {{a.n_blocks, a.k_block_stride}, {PagedRows(a), a.k_row_stride},
-                             {a.n_kv_heads, a.k_head_stride}},
-                       dim, kv_size, &spans->k) &&
-           StridedSpan(a.v, {{a.n_blocks, a.v_block_stride}, {PagedRows(a), a.v_row_stride},
-                             {a.n_kv_heads, a.v_head_stride}},
-                       dim, kv_size, &spans->v);
+           StridedSpan(
+               a.k, {{a.n_blocks, a.k_block_stride}, {PagedRows(a), a.k_row_stride}, {a.n_kv_heads, a.k_head_stride}},
+               dim, kv_size, &spans->k) &&
+           StridedSpan(
+               a.v, {{a.n_blocks, a.v_block_stride}, {PagedRows(a), a.v_row_stride}, {a.n_kv_heads, a.v_head_stride}},
+               dim, kv_size, &spans->v);
     } else {
       ok = StridedSpan(a.k, {{a.n_kv_heads, a.k_head_stride}, {a.n_keys, a.k_row_stride}}, dim, kv_size, &spans->k) &&
            StridedSpan(a.v, {{a.n_kv_heads, a.v_head_stride}, {a.n_keys, a.v_row_stride}}, dim, kv_size, &spans->v);

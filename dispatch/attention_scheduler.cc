@@ -58,9 +58,8 @@ void VisibleRange(const simdmax_attention_args& a, size_t i, size_t* begin, size
   if (a.causal) hi = std::min(hi, p + 1);
   if (a.window > 0) {
     // A window past every distance hides nothing; clamping it keeps p +- window in range.
-    const int64_t w = static_cast<int64_t>(
-        std::min<size_t>(a.window, a.n_keys + a.n_queries + 1));
-    lo = std::max(lo, p - w + 1);       // p - j < window
+    const int64_t w = static_cast<int64_t>(std::min<size_t>(a.window, a.n_keys + a.n_queries + 1));
+    lo = std::max(lo, p - w + 1);             // p - j < window
     if (!a.causal) hi = std::min(hi, p + w);  // j - p < window
   }
   lo = std::min(std::max<int64_t>(lo, 0), n_keys);
@@ -99,8 +98,8 @@ struct Plan {
     rows = a.n_heads * a.n_queries;  // <= the q span, checked to fit in size_t
     if (a.n_queries <= kAttentionSplitMaxQueries && a.n_keys >= 2 * kAttentionKeyChunk) {
       const size_t per_chunk = (a.n_keys + kAttentionMaxChunks - 1) / kAttentionMaxChunks;
-      chunk_keys = std::max(kAttentionKeyChunk, (per_chunk + kAttentionKeyBlock - 1) / kAttentionKeyBlock *
-                                                    kAttentionKeyBlock);
+      chunk_keys =
+          std::max(kAttentionKeyChunk, (per_chunk + kAttentionKeyBlock - 1) / kAttentionKeyBlock * kAttentionKeyBlock);
       chunks = (a.n_keys + chunk_keys - 1) / chunk_keys;
     }
   }
@@ -166,9 +165,8 @@ class AttentionRun {
       ForEach(widen_rows_, &Plan::first_widen_row, &Plan::WidenRows, parallel,
               [&](const Plan& plan, size_t row) { WidenQueryRow(plan, row); });
     }
-    ForEach(tile_tasks_, &Plan::first_tile_task, &Plan::TileTasks, parallel, [&](const Plan& plan, size_t task) {
-      RunTile(plan, task / plan.chunks, task % plan.chunks);
-    });
+    ForEach(tile_tasks_, &Plan::first_tile_task, &Plan::TileTasks, parallel,
+            [&](const Plan& plan, size_t task) { RunTile(plan, task / plan.chunks, task % plan.chunks); });
     if (merge_rows_ > 0) {
       ForEach(merge_rows_, &Plan::first_merge_row, &Plan::MergeRows, parallel,
               [&](const Plan& plan, size_t row) { MergeRow(plan, row); });
@@ -191,11 +189,11 @@ class AttentionRun {
   void ForEach(size_t total, size_t Plan::*first, size_t (Plan::*count)() const, bool parallel, const Fn& fn) {
     ParallelFor(total, parallel, [&](size_t begin, size_t end) {
       // The plan holding index `begin`: the last one starting at or before it (plans with no index are skipped).
-      size_t p = static_cast<size_t>(
-                     std::upper_bound(plans_.begin(), plans_.end(), begin,
-                                      [&](size_t index, const Plan& plan) { return index < plan.*first; }) -
-                     plans_.begin()) -
-                 1;
+      size_t p =
+          static_cast<size_t>(std::upper_bound(plans_.begin(), plans_.end(), begin,
+                                               [&](size_t index, const Plan& plan) { return index < plan.*first; }) -
+                              plans_.begin()) -
+          1;
       for (size_t index = begin; index < end; ++index) {
         while (index >= plans_[p].*first + (plans_[p].*count)()) ++p;
         fn(plans_[p], index - plans_[p].*first);
@@ -254,16 +252,14 @@ class AttentionRun {
       for (size_t i = i_begin; i < i_end; ++i, ++r) {
         const size_t row = h * a.n_queries + i;
         row_ids[r] = row;
-        tile.q[r] = plan.q32 != SIZE_MAX
-                        ? &scratch_.floats[plan.q32 + row * dim]
-                        : static_cast<const float*>(a.q) + h * a.q_head_stride + i * a.q_row_stride;
+        tile.q[r] = plan.q32 != SIZE_MAX ? &scratch_.floats[plan.q32 + row * dim]
+                                         : static_cast<const float*>(a.q) + h * a.q_head_stride + i * a.q_row_stride;
         VisibleRange(a, i, &tile.visible_begin[r], &tile.visible_end[r]);
-        tile.position[r] = static_cast<int64_t>(i) + static_cast<int64_t>(a.n_keys) -
-                           static_cast<int64_t>(a.n_queries);
+        tile.position[r] = static_cast<int64_t>(i) + static_cast<int64_t>(a.n_keys) - static_cast<int64_t>(a.n_queries);
         tile.alibi_slope[r] = tile.has_alibi ? a.alibi_slopes[h] : 0.0f;
-        tile.mask[r] = tile.has_mask ? AdvanceElements(a.mask, h * a.mask_head_stride + i * a.mask_row_stride,
-                                                       tile.mask_type)
-                                     : nullptr;
+        tile.mask[r] = tile.has_mask
+                           ? AdvanceElements(a.mask, h * a.mask_head_stride + i * a.mask_row_stride, tile.mask_type)
+                           : nullptr;
         if (plan.Split()) {
           tile.acc[r] = &scratch_.floats[plan.acc + (row * plan.chunks + chunk) * dim];
         } else if (plan.acc != SIZE_MAX) {

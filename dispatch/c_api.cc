@@ -351,4 +351,3 @@ simdmax_status simdmax_set_max_threads(size_t n) {
 }
 
 }  // extern "C"
-

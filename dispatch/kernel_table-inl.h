@@ -22,7 +22,8 @@ HWY_BEFORE_NAMESPACE();
 namespace simdmax {
 namespace HWY_NAMESPACE {
 
-// The kernels typed on TX (input type; attention: see InputTypeKernels); arrays in ElementType order (kF32, kF16, kBF16).
+// The kernels typed on TX (input type; attention: see InputTypeKernels); arrays in ElementType order (kF32, kF16,
+// kBF16).
 template <class TX>
 constexpr InputTypeKernels MakeInputTypeKernels() {
   return InputTypeKernels{

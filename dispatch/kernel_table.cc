@@ -33,8 +33,7 @@ namespace {
 // Entries of every HWY_EXPORT table: HWY_MAX_DYNAMIC_TARGETS + 2 with dynamic dispatch, but 1 when only one target
 // is compiled (-DHWY_COMPILE_ONLY_STATIC, or an architecture without dispatch), where the table holds just the
 // static target.
-constexpr size_t kSlots =
-    sizeof(HWY_DISPATCH_TABLE(CompiledTarget)) / sizeof(HWY_DISPATCH_TABLE(CompiledTarget)[0]);
+constexpr size_t kSlots = sizeof(HWY_DISPATCH_TABLE(CompiledTarget)) / sizeof(HWY_DISPATCH_TABLE(CompiledTarget)[0]);
 
 // Highway's own mapping from a target bit to its slot in the HWY_EXPORT tables (the slot HWY_DYNAMIC_DISPATCH
 // would use if that target were the best one). Computed in this translation unit because it depends on the

@@ -172,8 +172,8 @@ HWY_INLINE void Dot4x2(D d, const float* const* q, const TKV* k0, const TKV* k1,
 // vector registers: targets with 32. The sums of lanes go through the tree of SumOfLanes8 one level deeper, and
 // the four sums of a row leave as one 4-lane store per row (register halves, no store-to-load round trip).
 template <class D, class TKV>
-HWY_INLINE void Scores4x4(D d, const float* const* q, const TKV* const* k, size_t dim, float scale,
-                          float* const* rows, size_t col) {
+HWY_INLINE void Scores4x4(D d, const float* const* q, const TKV* const* k, size_t dim, float scale, float* const* rows,
+                          size_t col) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -262,13 +262,11 @@ HWY_INLINE void AccumulatePV4(D d, float* const* acc, const float* const* p, siz
   static_assert(!kTail || kVectors == 1, "a tail is one partial vector");
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
-  const auto load_acc = [&](const float* a, size_t at) HWY_ATTR {
-    return kTail ? LoadNOr(d, a + at, len, 0.0f) : hn::LoadU(d, a + at);
-  };
+  const auto load_acc = [&](const float* a, size_t at)
+                            HWY_ATTR { return kTail ? LoadNOr(d, a + at, len, 0.0f) : hn::LoadU(d, a + at); };
   // Accumulators [vector][row]: o u w x = vectors 0..3 (unused ones stay zero and are never stored).
   V o0 = load_acc(acc[0], c), o1 = load_acc(acc[1], c), o2 = load_acc(acc[2], c), o3 = load_acc(acc[3], c);
-  V u0 = hn::Zero(d), u1 = u0, u2 = u0, u3 = u0, w0 = u0, w1 = u0, w2 = u0, w3 = u0, x0 = u0, x1 = u0, x2 = u0,
-    x3 = u0;
+  V u0 = hn::Zero(d), u1 = u0, u2 = u0, u3 = u0, w0 = u0, w1 = u0, w2 = u0, w3 = u0, x0 = u0, x1 = u0, x2 = u0, x3 = u0;
   if (kVectors >= 2) {
     u0 = load_acc(acc[0], c + N);
     u1 = load_acc(acc[1], c + N);
@@ -377,9 +375,8 @@ HWY_INLINE void AddMaskRow(D d, float* s, const TM* mask, size_t n) {
 template <class D, class Bad>
 HWY_INLINE bool AnyLane(D d, const float* s, size_t n, const Bad& bad) {
   bool any = false;
-  VisitRow(d, s, n, 0.0f, [&](hn::Vec<D> v, auto... tail) HWY_ATTR {
-    any = any || !hn::AllFalse(d, ValidMask(bad(v), tail...));
-  });
+  VisitRow(d, s, n, 0.0f,
+           [&](hn::Vec<D> v, auto... tail) HWY_ATTR { any = any || !hn::AllFalse(d, ValidMask(bad(v), tail...)); });
   return any;
 }
 
@@ -598,8 +595,8 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
 // Exported (one instantiation per output element type): merges partial results of one row
 // (kernels/attention_tile.h, AttentionMergeKernel).
 template <class TO>
-HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const float* max, const double* sum,
-                                 size_t parts, size_t head_dim, float sink, void* out_untyped, float* lse) {
+HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const float* max, const double* sum, size_t parts,
+                                 size_t head_dim, float sink, void* out_untyped, float* lse) {
   using D = hn::ScalableTag<float>;
   using V = hn::Vec<D>;
   const D d;

@@ -31,11 +31,11 @@ struct KeyValueRows {
 };
 
 struct AttentionTile {
-  size_t rows;      // 1..kAttentionMaxTileRows
-  size_t head_dim;  // >= 1
-  float scale;      // resolved (never 0 for "default")
-  float softcap;    // > 0: s = softcap * tanh(s / softcap); 0: none
-  KeyValueRows kv;  // rows typed by the kernel's kv element type
+  size_t rows;                // 1..kAttentionMaxTileRows
+  size_t head_dim;            // >= 1
+  float scale;                // resolved (never 0 for "default")
+  float softcap;              // > 0: s = softcap * tanh(s / softcap); 0: none
+  KeyValueRows kv;            // rows typed by the kernel's kv element type
   size_t key_begin, key_end;  // the keys this tile walks (a split-K chunk, or all of them)
   // Additive mask rows (typed by mask_type; element j at mask[r] + j), or has_mask false.
   bool has_mask;

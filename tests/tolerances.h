@@ -22,8 +22,8 @@ inline constexpr uint64_t kHalfOutputMaxUlp = 1;
 // online fuzzer found 2.1e-8 on a 146-element row dominated by two terms (tests/fuzz_regressions_test.cc), above
 // the 2e-8 documented before, which was a measurement rather than a bound.
 inline constexpr double kOnlineSumRelTol = 1.2e-7;
-inline constexpr uint64_t kOnlineNormalizeMaxUlp = 2;       // measured 2
-inline constexpr uint64_t kOnlineLogNormalizeMaxUlp = 2;    // measured 1
+inline constexpr uint64_t kOnlineNormalizeMaxUlp = 2;     // measured 2
+inline constexpr uint64_t kOnlineLogNormalizeMaxUlp = 2;  // measured 1
 // Near-zero log-normalize outputs: measured 9.1e-15 on random rows; the online fuzzer found 3.8e-14 (3 f32 ulp of
 // -2.2e-7) on a 34190-element row (corpus_online/regression_log_normalize_near_zero_34190), above the 2e-14 used
 // before, which was a measurement rather than a bound. Not yet derived from the per-term contract (that would give

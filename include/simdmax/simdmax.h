@@ -172,8 +172,8 @@ SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_sta
  * rounded once. Special states: NaN -> NaN; empty -> -inf; max = +inf -> -log(sum) at +inf entries, -inf
  * elsewhere. -inf entries give -inf. Shapes, aliasing and errors as simdmax_online_normalize_f32.
  * Accuracy: as log-softmax, except that log(sum) is taken from the double sum, so outputs near 0 (the entries at
- * the max) have an absolute error of up to ~1e-13 (measured 3.8e-14) rather than a relative one (log-softmax counts the entries at
- * the max exactly; a running double sum cannot). */
+ * the max) have an absolute error of up to ~1e-13 (measured 3.8e-14) rather than a relative one (log-softmax counts the
+ * entries at the max exactly; a running double sum cannot). */
 SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
                                                             size_t n);
 
@@ -268,9 +268,9 @@ typedef struct simdmax_attention_args {
   float scale;
   float softcap;
   const float* alibi_slopes; /* NULL or n_heads values */
-  const void* mask;          /* NULL or additive; element (h, i, j) = mask[h * mask_head_stride + i * mask_row_stride + j] */
-  simdmax_dtype mask_type;   /* F32, F16 or BF16 */
-  size_t mask_head_stride;   /* 0 broadcasts one mask to every head */
+  const void* mask; /* NULL or additive; element (h, i, j) = mask[h * mask_head_stride + i * mask_row_stride + j] */
+  simdmax_dtype mask_type; /* F32, F16 or BF16 */
+  size_t mask_head_stride; /* 0 broadcasts one mask to every head */
   size_t mask_row_stride;
   /* Visibility. Query i sits at position p_i = i + n_keys - n_queries (queries are the last positions).
      causal: key j is visible only if j <= p_i. window > 0: only if p_i - j < window, and (when not causal) also

@@ -233,8 +233,8 @@ class AttentionCall {
   // (block_size rows per block, as vLLM's CPU cache), key j in block block_table[j / block_size].
   template <class TQ, class TKV, class TO>
   AttentionCall& Paged(const TQ* q, const TKV* k_pool, const TKV* v_pool, TO* out, size_t n_heads, size_t n_kv_heads,
-                       size_t n_queries, size_t n_keys, size_t head_dim, const int32_t* block_table,
-                       size_t block_size, size_t n_blocks) {
+                       size_t n_queries, size_t n_keys, size_t head_dim, const int32_t* block_table, size_t block_size,
+                       size_t n_blocks) {
     Shape(q, k_pool, v_pool, out, n_heads, n_kv_heads, n_queries, n_keys, head_dim);
     args_.k_head_stride = args_.v_head_stride = head_dim;
     args_.k_row_stride = args_.v_row_stride = n_kv_heads * head_dim;
@@ -244,13 +244,34 @@ class AttentionCall {
     args_.n_blocks = n_blocks;
     return *this;
   }
-  AttentionCall& Lse(float* lse) { args_.lse = lse; return *this; }
-  AttentionCall& Scale(float scale) { args_.scale = scale; return *this; }  // 0: 1/sqrt(head_dim)
-  AttentionCall& Causal(bool causal = true) { args_.causal = causal ? 1 : 0; return *this; }
-  AttentionCall& Window(size_t window) { args_.window = window; return *this; }
-  AttentionCall& SoftCap(float softcap) { args_.softcap = softcap; return *this; }
-  AttentionCall& Alibi(const float* slopes) { args_.alibi_slopes = slopes; return *this; }
-  AttentionCall& Sinks(const float* sinks) { args_.sinks = sinks; return *this; }
+  AttentionCall& Lse(float* lse) {
+    args_.lse = lse;
+    return *this;
+  }
+  AttentionCall& Scale(float scale) {
+    args_.scale = scale;
+    return *this;
+  }  // 0: 1/sqrt(head_dim)
+  AttentionCall& Causal(bool causal = true) {
+    args_.causal = causal ? 1 : 0;
+    return *this;
+  }
+  AttentionCall& Window(size_t window) {
+    args_.window = window;
+    return *this;
+  }
+  AttentionCall& SoftCap(float softcap) {
+    args_.softcap = softcap;
+    return *this;
+  }
+  AttentionCall& Alibi(const float* slopes) {
+    args_.alibi_slopes = slopes;
+    return *this;
+  }
+  AttentionCall& Sinks(const float* sinks) {
+    args_.sinks = sinks;
+    return *this;
+  }
   // Additive mask, element (h, i, j) at mask[h * head_stride + i * row_stride + j]; head_stride 0 broadcasts.
   template <class TM>
   AttentionCall& Mask(const TM* mask, size_t row_stride, size_t head_stride = 0) {

@@ -1343,8 +1343,7 @@ void CheckOutputs(const Call& c, size_t index, const std::vector<unsigned char>&
         if (nan_row) {
           ATTN_CHECK(isnan(got), "call %zu head %zu query %zu dim %zu: %g, want NaN (a NaN row)", index, h, i, d, got);
         } else if (hidden) {
-          ATTN_CHECK(got == 0.0f,
-                     "call %zu head %zu query %zu dim %zu sees no key: %g, want 0", index, h, i, d, got);
+          ATTN_CHECK(got == 0.0f, "call %zu head %zu query %zu dim %zu sees no key: %g, want 0", index, h, i, d, got);
         } else if (!isfinite(want)) {  // a NaN or inf in a visible value row
           // Unless a sink of ~FLT_MAX takes the whole mass: the keys' weights are then exactly 0 (in f32 and in
           // long double), and whether 0 * NaN "reaches" the element is not the contract's to say.
