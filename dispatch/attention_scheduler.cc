@@ -109,10 +109,16 @@ struct Plan {
   size_t WidenRows() const { return q32 != SIZE_MAX ? rows : 0; }
 };
 
+std::vector<Plan>& ThreadPlans() {
+  thread_local std::vector<Plan> plans;
+  return plans;
+}
+
 class AttentionRun {
  public:
   AttentionRun(const KernelTable& kernels, const AttentionProblem* problems, size_t count)
-      : kernels_(kernels), scratch_(ThreadScratch()) {
+      : kernels_(kernels), scratch_(ThreadScratch()), plans_(ThreadPlans()) {
+    plans_.clear();
     plans_.reserve(count);
     for (size_t p = 0; p < count; ++p) plans_.emplace_back(problems[p]);
   }
@@ -299,7 +305,7 @@ class AttentionRun {
 
   const KernelTable& kernels_;
   Scratch& scratch_;
-  std::vector<Plan> plans_;
+  std::vector<Plan>& plans_;  // per calling thread, reused (no allocation per decode after the first)
   size_t tile_tasks_ = 0, merge_rows_ = 0, widen_rows_ = 0;
   size_t work_ = 0;
 };

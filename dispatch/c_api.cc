@@ -116,7 +116,10 @@ simdmax_status RunOnlineNormalize(const simdmax_online_state* state, int x_dtype
 // cross-call overlaps, then one scheduled run over the calls with work. literal_scale: the scale is used as given
 // (simdmax_attention_f32); otherwise 0 means 1/sqrt(head_dim).
 simdmax_status RunAttentionCalls(const simdmax_attention_args* args, size_t n, bool literal_scale = false) {
-  std::vector<AttentionProblem> problems;
+  // Reused per calling thread (calls never nest on one thread): a decode step allocates nothing here after the
+  // first call.
+  thread_local std::vector<AttentionProblem> problems;
+  problems.clear();
   for (size_t c = 0; c < n; ++c) {
     bool no_op = false;
     const simdmax_status status = CheckAttentionCall(args[c], &no_op);

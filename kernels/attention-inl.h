@@ -53,7 +53,7 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Keys per dot-product step of the score loop: four where the target has 32 vector registers (Dot4x4's 16
+// Keys per dot-product step of the score loop: four where the target has 32 vector registers (Scores4x4's 16
 // accumulators + 8 operands), two where it has 16 (Dot4x2; four would spill).
 #if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM_A64
 constexpr size_t kDotKeys = 4;
