@@ -3,9 +3,11 @@
 //
 // Update, per chunk of at most kOnlineChunk elements (so a long block is read from memory once and re-read from
 // L1): the chunk's max (RowMax), then sum of exp(x - new_max) with x - new_max carried exactly (TwoSum + ExpOfPair,
-// the softmax ExpPass) accumulated with the compensated sum, added to the old sum rescaled by exp(old_max - new_max) in
-// double. Every term is therefore within 1 float ulp of exp(x - final_max) after at most one double rescale per chunk:
-// the sum agrees with a single pass to 2e-8 relative whatever the block sizes (tests/tolerances.h).
+// the softmax ExpPass), the entries at new_max counted exactly and the others accumulated with the compensated sum,
+// added to the old sum rescaled by exp(old_max - new_max) in double. Every term is therefore within 1 float ulp of
+// exp(x - final_max) after at most one double rescale per chunk, and sum - 1 keeps its relative precision next to
+// a single max (what log-normalize's outputs near 0 need): within 2^-23 of the exact sum whatever the block sizes
+// (tests/tolerances.h).
 //
 // Normalise: y = exp(x - max) * (1/sum) (softmax's MulByPair) or x - max - log(sum) (softmax's LogShiftRow).
 // Typed: x and y may be f32, f16 or bf16 (widened exactly, computed in f32, rounded once to y's type at the store;
@@ -62,10 +64,14 @@ HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, cons
   }
   if (*state_max == kInf) return;  // finite entries add nothing next to +inf ones
   const float new_max = block.max > *state_max ? block.max : *state_max;
-  // Not seeded: when new_max is an earlier block's, every term here may be tiny.
-  const ExpSum block_sum = ExpSumFor</*kStore=*/false, /*kCountMax=*/false, /*kSeeded=*/false>(
+  // Not seeded: when new_max is an earlier block's, every term here may be tiny. Entries at the max counted exactly
+  // (kCountMax, as log-softmax does): otherwise their 1s would sit in the compensated sum's high part and every
+  // other term in its low part, which is a plain f32 sum: a row of one max and 24K equal terms of 5e-9 lost 5e-6 of
+  // sum - 1 that way (SCALAR; the online fuzzer found 3-6 ULP log-normalize outputs near -1.2e-4 from it), and the
+  // log-normalize output next to the max is -log1p(sum - 1), only as precise as sum - 1.
+  const ExpSum block_sum = ExpSumFor</*kStore=*/false, /*kCountMax=*/true, /*kSeeded=*/false>(
       d, x, static_cast<float*>(nullptr), n, new_max, block);
-  *state_sum = RescaleSum(*state_max, *state_sum, new_max) + block_sum.rest;
+  *state_sum = RescaleSum(*state_max, *state_sum, new_max) + block_sum.Total();
   *state_max = new_max;
 }
 

@@ -15,6 +15,7 @@
 #include "simdmax/simdmax.h"
 #include "tests/target_fixture.h"
 #include "tests/tolerances.h"
+#include "tests/ulp.h"
 
 namespace simdmax_test {
 namespace {
@@ -95,6 +96,38 @@ TEST_P(FuzzRegressions, OnlineSumOfShortRowWithinDocumentedTolerance) {
   for (float v : kRow) exact += std::exp(static_cast<long double>(v) - static_cast<long double>(max));
   const double rel = static_cast<double>(std::fabs(state.sum - exact) / exact);
   EXPECT_LE(rel, kOnlineSumRelTol) << "sum " << state.sum << " exact " << static_cast<double>(exact);
+}
+
+// Found by the online harness with CI's fixed seed (corpus_online/regression_online_rest_in_low_part_23984): a row of
+// one max (-25.76) and 23983 entries of -44.89 (terms exp(-19.13) ~ 4.9e-9), cut into blocks, updated and merged.
+// Log-normalize at the max is -log1p(sum - 1) = -1.18e-4, so it is as precise as sum - 1, and the update summed the
+// max's exact 1 with the tiny terms: the 1 sat in the compensated sum's high part and every other term in its low
+// part, a plain f32 sum of 8726 equal terms (5e-6 of sum - 1 lost on SCALAR, 5e-7 on AVX2): 3 to 6 ULP. Fixed: the
+// update counts the entries at the max exactly, as log-softmax does. Expectation: the documented ULP bound against
+// the long-double log-softmax of the row (computed here, from maths), for each cut.
+TEST_P(FuzzRegressions, OnlineLogNormalizeNextToMaxKeepsRestPrecision) {
+  const float kMax = -0x1.9c28f6p+4f, kOther = -0x1.671eb8p+5f;  // -25.76f, -44.89f
+  const size_t n = 23984, max_at = 16383;
+  std::vector<float> x(n, kOther), y(n);
+  x[max_at] = kMax;
+  long double rest = 0.0L;
+  for (size_t i = 0; i < n; ++i) {
+    if (i != max_at) rest += std::exp(static_cast<long double>(x[i]) - static_cast<long double>(kMax));
+  }
+  const long double exact = -std::log1p(rest);
+  for (size_t cut : {size_t{0}, size_t{15257}, size_t{max_at}, size_t{max_at + 1}, size_t{20000}}) {
+    simdmax_online_state a, b;
+    simdmax_online_init(&a);
+    simdmax_online_init(&b);
+    ASSERT_EQ(simdmax_online_update_f32(&a, x.data(), cut), SIMDMAX_OK);
+    ASSERT_EQ(simdmax_online_update_f32(&b, x.data() + cut, n - cut), SIMDMAX_OK);
+    ASSERT_EQ(simdmax_online_merge(&a, &b), SIMDMAX_OK);
+    ASSERT_EQ(simdmax_online_log_normalize_f32(&a, x.data(), y.data(), n), SIMDMAX_OK);
+    EXPECT_LE(UlpDistance(y[max_at], exact), kOnlineLogNormalizeMaxUlp)
+        << "cut " << cut << ": " << y[max_at] << " want " << static_cast<double>(exact);
+    const long double exact_sum = 1.0L + rest;
+    EXPECT_LE(std::fabs(a.sum - exact_sum) / rest, 2.0 * FLT_EPSILON) << "cut " << cut << ": sum - 1 lost precision";
+  }
 }
 
 SIMDMAX_INSTANTIATE_PER_TARGET(FuzzRegressions);

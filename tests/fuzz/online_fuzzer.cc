@@ -288,6 +288,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool near_zero = fabsl(ref_log[i]) < 1e-6L;
     const uint64_t ulp_log = simdmax_test::UlpDistance(y_log[i], ref_log[i]);
     const long double err_log = fabsl(static_cast<long double>(y_log[i]) - ref_log[i]);
+    if (!(ulp_log <= simdmax_test::kOnlineLogNormalizeMaxUlp ||
+          (near_zero && err_log <= simdmax_test::kOnlineLogNormalizeAbsTol))) {
+      simdmax_fuzz::DumpFloats("row", row.data(), n);
+    }
     FUZZ_CHECK(ulp_log <= simdmax_test::kOnlineLogNormalizeMaxUlp ||
                    (near_zero && err_log <= simdmax_test::kOnlineLogNormalizeAbsTol),
                "log-normalize on %s: %zu of %zu: %.9g want %.12Lg (%llu ulp, abs %.3Lg)", target, i, n, y_log[i],
