@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages simdmax needs. Runs apt-get when root; otherwise prints the exact command.
-#   scripts/install_deps.sh [--bench-peers] [--torch] [--cross] [--fuzz]
+#   scripts/install_deps.sh [--python] [--python-torch] [--bench-peers] [--torch] [--cross] [--fuzz]
 #     (no flag)       build + tests: cmake, g++, libhwy-dev, libtbb-dev, libgtest-dev, libbenchmark-dev
+#     --python        the Python package (python/) and its suite: Debian's python3 with NumPy, setuptools, wheel,
+#                     pip, pybind11 and DLPack headers, pytest and hypothesis
+#     --python-torch  also python3-torch (1.13), for the suite's PyTorch/DLPack/bfloat16 tests: ~200 packages,
+#                     which is why only CI and --python-torch install it (without it those tests are skipped)
 #     --bench-peers   also oneDNN, XNNPACK (+pthreadpool) and matplotlib for the benchmark comparison
 #     --torch         also PyTorch (libtorch-dev) as a benchmark peer: opt-in, since on Debian 12 it pulls in about
 #                     150 packages (OpenCV, Qt5, GDAL, ...) and ~470 MB
@@ -14,6 +18,11 @@ cross_arm64=()
 for arg in "$@"; do
   case "$arg" in
     --bench-peers) want+=(libdnnl-dev libxnnpack-dev libpthreadpool-dev python3-matplotlib) ;;
+    --python)
+      want+=(python3 python3-dev python3-numpy python3-setuptools python3-wheel python3-pip pybind11-dev
+        libdlpack-dev python3-pytest python3-hypothesis)
+      ;;
+    --python-torch) want+=(python3-torch) ;;
     --torch) want+=(libtorch-dev) ;;
     --cross)
       want+=(g++-aarch64-linux-gnu qemu-user)

@@ -1,0 +1,77 @@
+"""Targets, threads, the GIL, reference counts and the version."""
+import gc
+import sys
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import simdmax
+
+
+def test_version_and_targets():
+    assert simdmax.__version__.count(".") == 2
+    ts = simdmax.targets()
+    assert ts and simdmax.selected_target() == ts[0]
+    with simdmax.select_target(ts[-1].lower()) as sel:
+        assert simdmax.selected_target() == ts[-1] == sel.name
+    assert simdmax.selected_target() == ts[0]
+
+
+def test_target_errors_keep_the_selection():
+    before = simdmax.selected_target()
+    with pytest.raises(simdmax.TargetError) as e:
+        simdmax.select_target("AVX9000")
+    assert e.value.status == 5 and isinstance(e.value, ValueError)
+    other = "NEON" if simdmax.targets()[0].startswith(("AVX", "SSE")) else "AVX2"
+    with pytest.raises(simdmax.TargetError) as e:
+        simdmax.select_target(other)
+    assert e.value.status == 6
+    assert simdmax.selected_target() == before
+
+
+def test_results_do_not_depend_on_threads_or_python_threads():
+    x = np.random.default_rng(9).standard_normal((512, 1000)).astype(np.float32)
+    simdmax.set_max_threads(1)
+    one = simdmax.softmax(x)
+    simdmax.set_max_threads(0)
+    np.testing.assert_array_equal(simdmax.softmax(x), one)
+    results = [None] * 4
+
+    def work(i):
+        for _ in range(20):
+            results[i] = simdmax.softmax(x)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        np.testing.assert_array_equal(r, one)
+
+
+def test_no_reference_or_memory_leaks():
+    x = np.random.default_rng(10).standard_normal((2, 16)).astype(np.float32)
+    out = np.empty_like(x)
+    s = simdmax.OnlineSoftmax()
+    refs = sys.getrefcount(x), sys.getrefcount(out)
+    for _ in range(1000):  # warm-up: caches, interned strings
+        simdmax.softmax(x, out=out)
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(100000):
+        simdmax.softmax(x, out=out)
+        s.update(x)
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes kept over 10^5 calls"
+    assert (sys.getrefcount(x), sys.getrefcount(out)) == refs
+
+
+def test_set_max_threads_errors():
+    with pytest.raises(ValueError):
+        simdmax.set_max_threads(-1)
