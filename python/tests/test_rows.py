@@ -6,23 +6,17 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import simdmax
-from conftest import max_ulp_softmax, ref_softmax, ulp_distance
+from conftest import max_ulp, ref_softmax
 
-# The C contract (include/simdmax/simdmax.h, README "Accuracy"): float32 softmax and log-softmax <= 2 ULP; half
-# outputs <= 1 ULP of their type against the exact result rounded to it.
-BOUND = {np.float32: 2, np.float16: 1}
+from simdmax._reference import bound  # the bounds of tests/tolerances.h: f32 softmax 2, log-softmax 1, halves 1
 
 
 def _check(x, y, axis, log, out_dtype):
     ref = ref_softmax(x, axis=axis, log=log)
     assert y.shape == x.shape and y.dtype == out_dtype and y.flags.c_contiguous
-    bound = BOUND[np.dtype(out_dtype).type]
-    if log:
-        d = ulp_distance(y, ref)
-        worst = int(d.max()) if d.size else 0
-    else:
-        worst = max_ulp_softmax(y, ref)
-    assert worst <= bound, f"{worst} ULP > {bound}"
+    limit = bound(log, "f32" if out_dtype == np.float32 else "f16")
+    worst = max_ulp(y, ref, log)
+    assert worst <= limit, f"{worst} ULP > {limit}"
 
 
 rows_arrays = hnp.arrays(

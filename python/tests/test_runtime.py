@@ -75,3 +75,12 @@ def test_no_reference_or_memory_leaks():
 def test_set_max_threads_errors():
     with pytest.raises(ValueError):
         simdmax.set_max_threads(-1)
+
+
+def test_tolerance_report_checks_every_target(capsys):
+    from simdmax import tolerance
+    assert tolerance.main(["--quick", "--check"]) == 0
+    text = capsys.readouterr().out
+    for t in simdmax.targets():
+        assert f"| {t} | log_softmax | bf16 -> bf16 |" in text
+    assert " 0 over their bound" in text

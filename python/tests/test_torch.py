@@ -6,7 +6,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import simdmax  # noqa: E402
-from conftest import max_ulp_softmax, ref_softmax  # noqa: E402
+from conftest import max_ulp, ref_softmax  # noqa: E402
+from simdmax._reference import bound  # noqa: E402
 
 
 def _bits_to_f32(t):
@@ -21,19 +22,13 @@ def test_tensor_in_tensor_out(target, dt, log):
     op = simdmax.log_softmax if log else simdmax.softmax
     y = op(x)
     assert isinstance(y, torch.Tensor) and y.dtype == dt and y.shape == x.shape and y.is_contiguous()
-    xf = _bits_to_f32(x)
-    ref = ref_softmax(xf, log=log)
-    # Within one ULP of the output type against the exact result rounded to it (f32: the 2 ULP bound); compared
-    # through float32 since NumPy has no bfloat16: |y - ref| <= one spacing of the type at the reference.
-    yf = _bits_to_f32(y).astype(np.longdouble)
-    if dt == torch.float32:
-        assert max_ulp_softmax(y.numpy(), ref) <= 2
+    ref = ref_softmax(_bits_to_f32(x), log=log)
+    # The C bounds in the output type (bf16 compared as bit patterns, NumPy having no bfloat16).
+    if dt == torch.bfloat16:
+        got, kind = y.view(torch.int16).numpy().view(np.uint16), "bf16"
     else:
-        rounded = torch.from_numpy(ref.astype(np.float32)).to(dt)
-        up = torch.nextafter(rounded.to(torch.float32), torch.tensor(np.inf)).to(dt) if False else None
-        spacing = np.abs(_bits_to_f32(rounded)) * (2.0 ** (-7 if dt == torch.bfloat16 else -10))
-        tiny = 2.0 ** (-133 if dt == torch.bfloat16 else -24)
-        assert np.all(np.abs(yf - ref) <= np.maximum(spacing, tiny) * 1.0000001 + 0.5 * np.maximum(spacing, tiny))
+        got, kind = y.numpy(), None
+    assert max_ulp(got, ref, log, kind=kind) <= bound(log, {torch.float32: "f32"}.get(dt, "half"))
     # Against torch in float64 (the peer's own exact-ish answer): never farther than torch's own result.
     t64 = (torch.log_softmax if log else torch.softmax)(x.to(torch.float64), dim=-1).numpy()
     tt = _bits_to_f32((torch.log_softmax if log else torch.softmax)(x.to(torch.float32), dim=-1).to(dt))
