@@ -125,3 +125,23 @@ def test_errors():
         simdmax.softmax(buf[:16].reshape(2, 8), out=buf[1:17].reshape(2, 8))
     assert "overlap" in str(e.value).lower() and e.value.status == 4
     np.testing.assert_array_equal(buf, 1)  # nothing written on error
+
+
+def test_contiguous_input_is_not_copied(monkeypatch):
+    # The copy path of the row layout is np.ascontiguousarray inside simdmax._rows: make it fail, then a
+    # C-contiguous input (axis -1), a row-strided view and an in-place call must all still run.
+    import simdmax._rows as rows_module
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("simdmax copied an input that the kernel can read in place")
+
+    monkeypatch.setattr(rows_module.np, "ascontiguousarray", no_copy)
+    x = np.random.default_rng(11).standard_normal((6, 50)).astype(np.float32)
+    want = ref_softmax(x)
+    for v, w in ((x, want), (x[::2], want[::2]), (x[1:4], want[1:4])):
+        assert max_ulp(simdmax.softmax(v), w, False) <= 2
+    monkeypatch.undo()
+    # and a transposed input does take the copy path (so the check above can fail)
+    monkeypatch.setattr(rows_module.np, "ascontiguousarray", no_copy)
+    with pytest.raises(AssertionError):
+        simdmax.softmax(x.T)
