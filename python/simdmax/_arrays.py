@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from . import _core
-from ._errors import DTypeError, ShapeError
+from ._errors import ArgumentError, DTypeError, ShapeError
 
 F32, F16, BF16 = _core.F32, _core.F16, _core.BF16
 _STORAGE = {F32: np.dtype(np.float32), F16: np.dtype(np.float16), BF16: np.dtype(np.uint16)}
@@ -138,6 +138,17 @@ def as_output(out, shape, role="out"):
     if isinstance(out, np.ndarray) and not out.flags.writeable:
         raise ShapeError(f"{role} is read-only")
     return o
+
+
+def result_for(like, shape, out, dtype, name):
+    """The output of a call: out= when given (its dtype is the output type; a different dtype= is an error), else a
+    new array of the caller's kind with dtype= (default: like's type)."""
+    if out is None:
+        return empty_like_kind(like, shape, like.dtype if dtype is None else dtype_code(dtype))
+    oa = as_output(out, shape)
+    if dtype is not None and dtype_code(dtype) != oa.dtype:
+        raise ArgumentError(f"{name}: dtype= {dtype!r} differs from out's dtype")
+    return oa
 
 
 def rows_of(a):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _core
-from ._arrays import F32, as_array, as_output, dtype_code, empty_like_kind
+from ._arrays import F32, as_array, empty_like_kind, result_for
 from ._errors import ArgumentError, ShapeError, check
 
 
@@ -97,12 +97,7 @@ def _prepare(q, k, v, causal=False, scale=None, window=0, softcap=0.0, alibi_slo
         args.update(mask=_addr(m), mask_type=ma.dtype, mask_head_stride=me[0] if m.shape[0] > 1 else 0,
                     mask_row_stride=me[1])
     shape = (n_heads, n_queries, head_dim)
-    if out is not None:
-        oa = as_output(out, shape)
-        if dtype is not None and dtype_code(dtype) != oa.dtype:
-            raise ArgumentError("attention: dtype= differs from out's dtype")
-    else:
-        oa = empty_like_kind(qa, shape, qa.dtype if dtype is None else dtype_code(dtype))
+    oa = result_for(qa, shape, out, dtype, "attention")
     os_ = oa.a
     direct = not (os_.shape[-1] > 1 and os_.strides[-1] != os_.itemsize or any(s < 0 for s in os_.strides))
     if not direct:

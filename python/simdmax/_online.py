@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _core
-from ._arrays import as_array, as_output, dtype_code, empty_like_kind
+from ._arrays import as_array, result_for
 from ._errors import ArgumentError, check
 
 
@@ -51,12 +51,7 @@ class OnlineSoftmax:
     def _normalize(self, log, x, out, dtype):
         name = "OnlineSoftmax.log_normalize" if log else "OnlineSoftmax.normalize"
         xa = as_array(x)
-        if out is not None:
-            oa = as_output(out, xa.a.shape)
-            if dtype is not None and dtype_code(dtype) != oa.dtype:
-                raise ArgumentError(f"{name}: dtype= {dtype!r} differs from out's dtype")
-        else:
-            oa = empty_like_kind(xa, xa.a.shape, xa.dtype if dtype is None else dtype_code(dtype))
+        oa = result_for(xa, xa.a.shape, out, dtype, name)
         flat = _flat(xa)
         direct = oa.a.flags.c_contiguous
         y = oa.a.reshape(-1) if direct else np.empty(oa.a.size, oa.a.dtype)

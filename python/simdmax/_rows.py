@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _core
-from ._arrays import as_array, as_output, dtype_code, empty_like_kind, rows_of
+from ._arrays import as_array, result_for, rows_of
 from ._errors import ArgumentError, check
 
 
@@ -24,12 +24,7 @@ def _row_op(log, x, axis, out, dtype):
     if not -ndim <= axis < ndim:
         raise np.AxisError(axis, ndim)
     axis %= ndim
-    if out is not None:
-        oa = as_output(out, xa.a.shape)
-        if dtype is not None and dtype_code(dtype) != oa.dtype:
-            raise ArgumentError(f"{name}: dtype= {dtype!r} differs from out's dtype")
-    else:
-        oa = empty_like_kind(xa, xa.a.shape, xa.dtype if dtype is None else dtype_code(dtype))
+    oa = result_for(xa, xa.a.shape, out, dtype, name)
     if xa.a.size == 0:
         return oa.obj
     # The kernels work on rows: the reduced axis goes last (a view), and the output is written in that layout

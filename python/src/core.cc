@@ -4,10 +4,9 @@
 // binding takes that tuple and leaves axis handling, output allocation and the choice of framework to the pure-Python
 // layer (simdmax/_rows.py, _attention.py). Every kernel call drops the GIL, so Python threads run kernels in
 // parallel. Errors come back as a status int; simdmax/_errors.py maps them to exceptions with the library's message.
+#include <dlpack/dlpack.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-
-#include <dlpack/dlpack.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -130,43 +129,80 @@ simdmax_attention_args ArgsFromDict(const py::dict& d) {
     py::handle v = item.second;
     auto addr = [&] { return py::cast<Address>(v); };
     auto sz = [&] { return py::cast<size_t>(v); };
-    if (key == "q") a.q = ConstPtr(addr());
-    else if (key == "k") a.k = ConstPtr(addr());
-    else if (key == "v") a.v = ConstPtr(addr());
-    else if (key == "out") a.out = MutPtr(addr());
-    else if (key == "lse") a.lse = static_cast<float*>(MutPtr(addr()));
-    else if (key == "q_type") a.q_type = ToDtype(py::cast<int>(v));
-    else if (key == "kv_type") a.kv_type = ToDtype(py::cast<int>(v));
-    else if (key == "out_type") a.out_type = ToDtype(py::cast<int>(v));
-    else if (key == "mask_type") a.mask_type = ToDtype(py::cast<int>(v));
-    else if (key == "n_heads") a.n_heads = sz();
-    else if (key == "n_kv_heads") a.n_kv_heads = sz();
-    else if (key == "n_queries") a.n_queries = sz();
-    else if (key == "n_keys") a.n_keys = sz();
-    else if (key == "head_dim") a.head_dim = sz();
-    else if (key == "q_head_stride") a.q_head_stride = sz();
-    else if (key == "q_row_stride") a.q_row_stride = sz();
-    else if (key == "k_head_stride") a.k_head_stride = sz();
-    else if (key == "k_row_stride") a.k_row_stride = sz();
-    else if (key == "v_head_stride") a.v_head_stride = sz();
-    else if (key == "v_row_stride") a.v_row_stride = sz();
-    else if (key == "out_head_stride") a.out_head_stride = sz();
-    else if (key == "out_row_stride") a.out_row_stride = sz();
-    else if (key == "block_table") a.block_table = static_cast<const int32_t*>(ConstPtr(addr()));
-    else if (key == "block_size") a.block_size = sz();
-    else if (key == "n_blocks") a.n_blocks = sz();
-    else if (key == "k_block_stride") a.k_block_stride = sz();
-    else if (key == "v_block_stride") a.v_block_stride = sz();
-    else if (key == "scale") a.scale = py::cast<float>(v);
-    else if (key == "softcap") a.softcap = py::cast<float>(v);
-    else if (key == "alibi_slopes") a.alibi_slopes = static_cast<const float*>(ConstPtr(addr()));
-    else if (key == "mask") a.mask = ConstPtr(addr());
-    else if (key == "mask_head_stride") a.mask_head_stride = sz();
-    else if (key == "mask_row_stride") a.mask_row_stride = sz();
-    else if (key == "causal") a.causal = py::cast<int>(v);
-    else if (key == "window") a.window = sz();
-    else if (key == "sinks") a.sinks = static_cast<const float*>(ConstPtr(addr()));
-    else throw py::key_error("simdmax_attention_args has no field '" + key + "'");
+    if (key == "q")
+      a.q = ConstPtr(addr());
+    else if (key == "k")
+      a.k = ConstPtr(addr());
+    else if (key == "v")
+      a.v = ConstPtr(addr());
+    else if (key == "out")
+      a.out = MutPtr(addr());
+    else if (key == "lse")
+      a.lse = static_cast<float*>(MutPtr(addr()));
+    else if (key == "q_type")
+      a.q_type = ToDtype(py::cast<int>(v));
+    else if (key == "kv_type")
+      a.kv_type = ToDtype(py::cast<int>(v));
+    else if (key == "out_type")
+      a.out_type = ToDtype(py::cast<int>(v));
+    else if (key == "mask_type")
+      a.mask_type = ToDtype(py::cast<int>(v));
+    else if (key == "n_heads")
+      a.n_heads = sz();
+    else if (key == "n_kv_heads")
+      a.n_kv_heads = sz();
+    else if (key == "n_queries")
+      a.n_queries = sz();
+    else if (key == "n_keys")
+      a.n_keys = sz();
+    else if (key == "head_dim")
+      a.head_dim = sz();
+    else if (key == "q_head_stride")
+      a.q_head_stride = sz();
+    else if (key == "q_row_stride")
+      a.q_row_stride = sz();
+    else if (key == "k_head_stride")
+      a.k_head_stride = sz();
+    else if (key == "k_row_stride")
+      a.k_row_stride = sz();
+    else if (key == "v_head_stride")
+      a.v_head_stride = sz();
+    else if (key == "v_row_stride")
+      a.v_row_stride = sz();
+    else if (key == "out_head_stride")
+      a.out_head_stride = sz();
+    else if (key == "out_row_stride")
+      a.out_row_stride = sz();
+    else if (key == "block_table")
+      a.block_table = static_cast<const int32_t*>(ConstPtr(addr()));
+    else if (key == "block_size")
+      a.block_size = sz();
+    else if (key == "n_blocks")
+      a.n_blocks = sz();
+    else if (key == "k_block_stride")
+      a.k_block_stride = sz();
+    else if (key == "v_block_stride")
+      a.v_block_stride = sz();
+    else if (key == "scale")
+      a.scale = py::cast<float>(v);
+    else if (key == "softcap")
+      a.softcap = py::cast<float>(v);
+    else if (key == "alibi_slopes")
+      a.alibi_slopes = static_cast<const float*>(ConstPtr(addr()));
+    else if (key == "mask")
+      a.mask = ConstPtr(addr());
+    else if (key == "mask_head_stride")
+      a.mask_head_stride = sz();
+    else if (key == "mask_row_stride")
+      a.mask_row_stride = sz();
+    else if (key == "causal")
+      a.causal = py::cast<int>(v);
+    else if (key == "window")
+      a.window = sz();
+    else if (key == "sinks")
+      a.sinks = static_cast<const float*>(ConstPtr(addr()));
+    else
+      throw py::key_error("simdmax_attention_args has no field '" + key + "'");
   }
   return a;
 }
@@ -207,19 +243,18 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<>())
       .def_property_readonly("max", [](const OnlineState& s) { return s.s.max; })
       .def_property_readonly("sum", [](const OnlineState& s) { return s.s.sum; })
-      .def("set", [](OnlineState& s, float max, double sum) {
-        s.s.max = max;
-        s.s.sum = sum;
-      })
+      .def("set",
+           [](OnlineState& s, float max, double sum) {
+             s.s.max = max;
+             s.s.sum = sum;
+           })
       .def("update",
            [](OnlineState& s, int x_type, Address x, size_t n) {
              py::gil_scoped_release release;
              return static_cast<int>(simdmax_online_update(&s.s, ToDtype(x_type), ConstPtr(x), n));
            })
-      .def("merge",
-           [](OnlineState& s, const OnlineState& other) {
-             return static_cast<int>(simdmax_online_merge(&s.s, &other.s));
-           })
+      .def("merge", [](OnlineState& s,
+                       const OnlineState& other) { return static_cast<int>(simdmax_online_merge(&s.s, &other.s)); })
       .def("log_sum_exp", [](const OnlineState& s) { return simdmax_online_log_sum_exp(&s.s); })
       .def("normalize", [](const OnlineState& s, bool log, int x_type, Address x, int y_type, Address y, size_t n) {
         py::gil_scoped_release release;
