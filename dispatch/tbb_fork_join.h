@@ -21,6 +21,7 @@
 #endif
 #if SIMDMAX_TSAN_ANNOTATIONS
 #include <sanitizer/tsan_interface.h>
+#include <stdint.h>
 #endif
 
 namespace simdmax {
@@ -37,6 +38,20 @@ class ForkJoin {
   ForkJoin() { __tsan_release(&fork_); }
   void TaskBegin() { __tsan_acquire(&fork_); }
   void TaskEnd() { __tsan_release(&join_); }
+  // Called by the thread that ran tbb::parallel_for, once it returns, with that frame's address. parallel_for
+  // waits on a tbb::detail::d1::wait_node in a frame below `frame`: the last task's fold_tree decrements the node's
+  // counter (an atomic TSan sees, as a release on that address), reads its parent pointer and releases its
+  // wait_context, and libtbb (uninstrumented) wakes this thread, an acquire TSan never sees. The next call reusing
+  // that stack then looked like a race with the worker ("failed to restore the stack", no frame left to suppress).
+  // Acquiring every word of the region where the node lived is what TBB's wait does, made visible: it orders this
+  // thread after the workers' completion of this run only (addresses no atomic touched have no sync object and
+  // cost a lookup). Then the root's own work, including its reads of the ArenaEntry, is released to the caller.
+  void RootEnd(const void* frame) {
+    constexpr uintptr_t kWaitNodeSearch = 16384;  // far more than TBB's frames between here and the node
+    const uintptr_t top = reinterpret_cast<uintptr_t>(frame) & ~uintptr_t{3};
+    for (uintptr_t a = top - kWaitNodeSearch; a < top; a += 4) __tsan_acquire(reinterpret_cast<void*>(a));
+    __tsan_release(&join_);
+  }
   ~ForkJoin() { __tsan_acquire(&join_); }
 
  private:
@@ -45,6 +60,7 @@ class ForkJoin {
 #else
   void TaskBegin() {}
   void TaskEnd() {}
+  void RootEnd(const void*) {}
 #endif
 };
 
@@ -68,6 +84,7 @@ class ArenaEntry {
           fork_join.TaskEnd();
         },
         partitioner_);
+    fork_join.RootEnd(__builtin_frame_address(0));
   }
 
  private:
