@@ -72,7 +72,9 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, int x_dtype, con
   const simdmax_status status = CheckRowsArgs(rows, cols, x, x_stride, x_type, y, y_stride, y_type);
   if (status != SIMDMAX_OK) return status;
   const KernelTable& kernels = KernelsFor(SelectedTarget());
-  const RowBatch batch{cols, x, x_stride, y, y_stride, x_type, y_type, PlanRowPath(cols, MachineCaches())};
+  const CacheSizes& caches = MachineCaches();
+  const RowBatch batch{
+      cols, x, x_stride, y, y_stride, x_type, y_type, PlanRowPath(cols, caches), ShortGroupsInFlight(cols, caches)};
   RunRows(kernels.RowOp(op == RowOpKind::kLogSoftmax, x_type, y_type), batch, rows);
   return SIMDMAX_OK;
 }

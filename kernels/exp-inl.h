@@ -128,6 +128,22 @@ inline constexpr float kScaledExpMaxAbs = 1024.0f;
 // s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
 HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * ExpCoefficients::kLog2E); }
 
+// Log-softmax's use of ExpScaled (kernels/short_rows-inl.h): there the sum of the terms other than the max may lie
+// far below 1 and log1p needs it to full relative accuracy (log-softmax of the max is -log1p(rest)), so the terms
+// keep a scale of 2^32: s = 32 - round(max * log2(e)) puts the max's term in [2^31.5, 2^32.5], and terms down to
+// 2^-158 of it (exp(-110)) are still normal floats. The clamp sits 130 below the max: a clamped term is at most
+// exp(-130) 2^32.5 < 2^-155 and rounds to exactly 0, so -inf entries and padding add nothing. |max| <=
+// kScaledLogExpMaxAbs keeps the clamped |x| <= 258 (n <= 373), where the Cody-Waite tail n * kLn2Lo costs < 0.05 ulp
+// (ExpScaled's error bound stays < 1 ulp); and n + s stays in [-156, 33], inside the exponent range every target's
+// ExpScaled handles.
+inline constexpr float kScaledLogExpMaxAbs = 128.0f;
+inline constexpr float kScaledLogExpClamp = 130.0f;  // below the max
+inline constexpr int kScaledLogExpScaleLog2 = 32;
+
+HWY_INLINE float ScaledLogExpShift(float max) {
+  return static_cast<float>(kScaledLogExpScaleLog2) - nearbyintf(max * ExpCoefficients::kLog2E);
+}
+
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
   const V xc = hn::Max(x, clamp_at);

@@ -20,7 +20,8 @@ struct RowBatch {
   size_t y_stride;  // elements of y_type, >= cols
   ElementType x_type;
   ElementType y_type;
-  RowPath path;  // the plan for rows of this length (kernels/row_plan.h)
+  RowPath path;             // the plan for rows of this length (kernels/row_plan.h)
+  size_t short_groups = 1;  // kShortRows: ShortGroupsInFlight (kernels/row_plan.h), 1..kMaxShortGroupsInFlight
 };
 
 // A row kernel processes rows [row_begin, row_end) of the batch; every row is independent of the others, so the

@@ -42,6 +42,18 @@ inline RowPath PlanRowPath(size_t cols, const CacheSizes& caches) {
   return cols <= ShortRowMax(caches) ? RowPath::kShortRows : RowPath::kChunked;
 }
 
+// Groups of short rows carried through their passes together (a software pipeline: all groups' max passes, then
+// all sum passes, then the scalar step of every row at once, then all output passes), so that one group's
+// dependent tail (reductions, log of the sums) overlaps the other groups' streaming work instead of stalling it.
+// As many groups as fit where ShortRowMax puts one group of the longest rows (half of L1), at most
+// kMaxShortGroupsInFlight: 1 for the longest rows, 4 for rows of a quarter of that or less.
+inline constexpr size_t kMaxShortGroupsInFlight = 4;
+
+inline size_t ShortGroupsInFlight(size_t cols, const CacheSizes& caches) {
+  const size_t groups = ShortRowMax(caches) / (cols != 0 ? cols : 1);
+  return groups < 1 ? 1 : (groups > kMaxShortGroupsInFlight ? kMaxShortGroupsInFlight : groups);
+}
+
 }  // namespace simdmax
 
 #endif  // SIMDMAX_KERNELS_ROW_PLAN_H_

@@ -30,8 +30,10 @@
 #include "kernels/exp-inl.h"
 #include "kernels/load_store_n-inl.h"
 #include "kernels/reduce-inl.h"
+#include "kernels/row_batch.h"
 #include "kernels/row_chunks.h"
 #include "kernels/row_map-inl.h"
+#include "kernels/row_plan.h"
 #include "kernels/softmax-inl.h"
 #include "kernels/special_rows-inl.h"
 #include "kernels/sum_order.h"
@@ -218,6 +220,163 @@ HWY_INLINE void Log1pOfEach(const double* in, double* out) {
 #endif
 }
 
+// The scaled log-softmax rows of up to kMaxShortGroupsInFlight groups between their sum pass and their output pass.
+// Entries nobody wrote keep benign values (max 0, shift 32, no rest, one entry at the max: log(sum) = log1p(0)),
+// so that LogOfScaledSums may run whole vectors over them.
+struct ScaledLogSums {
+  static constexpr size_t kCapacity = kShortRowGroup * kMaxShortGroupsInFlight;
+  float max[kCapacity];
+  float shift[kCapacity];
+  double rest[kCapacity];    // the compensated sum of the scaled terms below the max
+  double at_max[kCapacity];  // how many entries equal the max (an exact integer)
+  double log_sum[kCapacity];
+
+  void Clear() {
+    for (size_t i = 0; i < kCapacity; ++i) {
+      max[i] = 0.0f;
+      shift[i] = static_cast<float>(kScaledLogExpScaleLog2);
+      rest[i] = 0.0;
+      at_max[i] = 1.0;
+    }
+  }
+};
+
+// log(sum) of entries [0, count) of s after their sum passes: sum = at_max + rest exp(-max) 2^-s, with s = 32 - m
+// and m = round(max log2 e). exp(-max) 2^-s = exp(m ln2 - max) 2^-32 with |m ln2 - max| <= 0.35: m ln2 is carried as
+// m ln2_hi + m ln2_lo (ln2_hi has 32 significant bits, so m ln2_hi and its difference with max are exact), and
+// Highway's f64 Exp adds <= 1 ulp of a double: the factor is good to ~2^-51, far inside the float-pair budget
+// (2^-48) of log(sum). Then log1p(at_max - 1 + rest * factor). All rows of all groups in flight go through one pass
+// of full f64 vectors: the Exp and Log1p chains (~100 cycles each) are paid once per 16 rows, not once per group.
+HWY_INLINE void LogOfScaledSums(ScaledLogSums& s, size_t count) {
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // fdlibm's split of ln 2
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kUnscale = 1.0 / 4294967296.0;  // 2^-32, exact
+  static_assert(kScaledLogExpScaleLog2 == 32, "kUnscale is 2^-kScaledLogExpScaleLog2");
+#if HWY_TARGET == HWY_SCALAR
+  for (size_t i = 0; i < count; ++i) {
+    const double m = static_cast<double>(kScaledLogExpScaleLog2) - static_cast<double>(s.shift[i]);
+    const double t = (m * kLn2Hi - static_cast<double>(s.max[i])) + m * kLn2Lo;
+    s.log_sum[i] = ::log1p((s.at_max[i] - 1.0) + s.rest[i] * (::exp(t) * kUnscale));
+  }
+#else
+  const hn::CappedTag<double, ScaledLogSums::kCapacity> dd;
+  const size_t lanes = hn::Lanes(dd);  // divides kCapacity (both powers of two): the last vector stays inside
+  double m_of[ScaledLogSums::kCapacity], max_of[ScaledLogSums::kCapacity];
+  for (size_t i = 0; i < ScaledLogSums::kCapacity; ++i) {
+    m_of[i] = static_cast<double>(kScaledLogExpScaleLog2) - static_cast<double>(s.shift[i]);
+    max_of[i] = static_cast<double>(s.max[i]);
+  }
+  const auto ln2_hi = hn::Set(dd, kLn2Hi), ln2_lo = hn::Set(dd, kLn2Lo), one = hn::Set(dd, 1.0);
+  for (size_t i = 0; i < count; i += lanes) {
+    const auto m = hn::LoadU(dd, m_of + i);
+    const auto t = hn::Add(hn::Sub(hn::Mul(m, ln2_hi), hn::LoadU(dd, max_of + i)), hn::Mul(m, ln2_lo));
+    const auto factor = hn::Mul(hn::Exp(dd, t), hn::Set(dd, kUnscale));
+    const auto arg = hn::MulAdd(hn::LoadU(dd, s.rest + i), factor, hn::Sub(hn::LoadU(dd, s.at_max + i), one));
+    hn::StoreU(hn::Log1p(dd, arg), dd, s.log_sum + i);
+  }
+#endif
+}
+
+// Log-softmax by ExpScaled (kernels/exp-inl.h, log-softmax's shift), in two passes with the scalar step between
+// them. Rows: no NaN or +inf, a finite max with |max| <= kScaledLogExpMaxAbs (-inf entries allowed). The sum pass
+// (this function): e = exp(x) 2^s_r, the entries equal to the max counted exactly and left out of the compensated
+// sum, as ShortRowExpSum does (so that a rest far below 1 keeps its relative accuracy through log1p); x is the exact
+// argument and -inf entries clamp to a term of exactly 0, so this pass has no TwoSum and no variant. Entries
+// [first, first + kRows) of s receive the rows.
+template <size_t kRows, class D>
+HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, ScaledLogSums& s,
+                                   size_t first) {
+  using V = hn::Vec<D>;
+  const size_t N = hn::Lanes(d);
+  const V zero = hn::Zero(d);
+  V s0 = zero, s1 = zero, s2 = zero, s3 = zero;  // compensated sums of the terms below the max: hi
+  V c0 = zero, c1 = zero, c2 = zero, c3 = zero;  // ... and lo
+  V m0 = zero, m1 = zero, m2 = zero, m3 = zero;  // the max
+  V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
+  V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
+  size_t at_max[4] = {0, 0, 0, 0};
+  ForRows<kRows>([&](auto r) HWY_ATTR {
+    s.max[first + r] = b.max[r];
+    s.shift[first + r] = ScaledLogExpShift(b.max[r]);
+    Pick<r>(m0, m1, m2, m3) = hn::Set(d, b.max[r]);
+    Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - kScaledLogExpClamp);
+    Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, s.shift[first + r]);
+  });
+  const auto step = [&](auto r, V v) HWY_ATTR {
+    const V e = ExpScaled(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3));
+    const auto is_max = hn::Eq(v, Pick<r>(m0, m1, m2, m3));
+    at_max[r] += hn::CountTrue(d, is_max);  // an integer count: no FP operation on the add ports
+    AddToSum</*kSeeded=*/false>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), hn::IfThenZeroElse(is_max, e));
+  };
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, hn::LoadU(d, p.x[r] + i)); });
+  }
+  if (i < n) {  // padded with -inf: a term of exactly 0, never equal to the (finite) max
+    const float kNegInf = -std::numeric_limits<float>::infinity();
+    ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)); });
+  }
+  ForRows<kRows>([&](auto r) HWY_ATTR {
+    s.rest[first + r] = SumTotal</*kSeeded=*/false>(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3));
+    s.at_max[first + r] = static_cast<double>(at_max[r]);
+  });
+}
+
+// The output pass after LogOfScaledSums: y = (x - max) - log(sum) exactly as the chunked path computes it
+// (LogSoftmaxOf), the rows interleaved, in the variant the group shares: masked if any row has -inf entries, the
+// TwoSum order of the rows if they agree (else kAny). Neither changes results (the TwoSum variants are exact, and no
+// finite entry gives x - max = -inf for |max| <= 128), so a row's result does not depend on its group. Error: the
+// terms as ExpOfPair's (< 1 ulp), the sum and log as the chunked path's: the same <= 1 ulp budget.
+template <size_t kRows, class D>
+HWY_INLINE void ShortLogScaledOutput(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b,
+                                     const double* log_sums) {
+  bool masked = false;
+  SumOrder order = ShiftOrder(b.max[0], b.min[0]);
+  for (size_t r = 0; r < kRows; ++r) {
+    masked |= !b.finite[r];
+    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kAny;
+  }
+  WithShiftVariant(masked, order, [&](auto kmasked, auto korder) HWY_ATTR {
+    constexpr bool kMasked = decltype(kmasked)::value;
+    constexpr SumOrder kOrder = decltype(korder)::value;
+    using V = hn::Vec<D>;
+    const size_t N = hn::Lanes(d);
+    const V zero = hn::Zero(d);
+    V m0 = zero, m1 = zero, m2 = zero, m3 = zero;  // -max
+    V h0 = zero, h1 = zero, h2 = zero, h3 = zero;  // log(sum) as a float pair: hi
+    V l0 = zero, l1 = zero, l2 = zero, l3 = zero;  // ... and lo
+    ForRows<kRows>([&](auto r) HWY_ATTR {
+      float hi, lo;
+      FloatPair(log_sums[r], &hi, &lo);
+      Pick<r>(m0, m1, m2, m3) = hn::Set(d, -b.max[r]);
+      Pick<r>(h0, h1, h2, h3) = hn::Set(d, hi);
+      Pick<r>(l0, l1, l2, l3) = hn::Set(d, lo);
+    });
+    const auto out = [&](auto r, V v) HWY_ATTR {
+      return LogSoftmaxOf<kMasked, kOrder>(d, v, Pick<r>(m0, m1, m2, m3), Pick<r>(h0, h1, h2, h3),
+                                           Pick<r>(l0, l1, l2, l3));
+    };
+    size_t i = 0;
+    for (; i + N <= n; i += N) {
+      ForRows<kRows>([&](auto r) HWY_ATTR { hn::StoreU(out(r, hn::LoadU(d, p.x[r] + i)), d, p.y[r] + i); });
+    }
+    if (i < n) {  // padded with the max: a benign argument, never stored
+      ForRows<kRows>([&](auto r)
+                         HWY_ATTR { StoreN(out(r, LoadNOr(d, p.x[r] + i, n - i, b.max[r])), d, p.y[r] + i, n - i); });
+    }
+  });
+}
+
+// One group of scaled log-softmax rows on its own (groups not in flight with others).
+template <size_t kRows, class D>
+HWY_INLINE void ShortLogSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b) {
+  ScaledLogSums s;
+  s.Clear();
+  ShortLogScaledSums<kRows>(d, p, n, b, s, 0);
+  LogOfScaledSums(s, kRows);
+  ShortLogScaledOutput<kRows>(d, p, n, b, s.log_sum);
+}
+
 // kRows rows of length n <= kShortRowMax whose values are finite or -inf with a finite max (the caller routes the
 // others to the chunked path), all with the same masked decision.
 template <size_t kRows, RowOp kOp, class D>
@@ -258,7 +417,7 @@ HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs& p, size_t n, const ShortR
 // is grouped with: a group runs together only when all its rows chose the same variant.
 enum class ShortRowKind {
   kSpecial,   // NaN, +inf or only -inf: the chunked path (kernels/special_rows-inl.h semantics)
-  kScaled,    // softmax by ExpScaled
+  kScaled,    // ExpScaled: softmax for |max| <= 1024, log-softmax for |max| <= 128
   kUnmasked,  // exp(x - max) with x - max exact (TwoSum), the fast exp
   kMasked,    // the same with the masked exp (-inf entries, or a range > 2^16)
 };
@@ -269,14 +428,18 @@ HWY_INLINE ShortRowKind ClassifyShortRow(D d, const float* x, size_t n, float ma
     const NonFiniteCounts counts = CountNonFinite(d, x, n);
     if (counts.nan != 0 || counts.pos_inf != 0 || counts.neg_inf == n) return ShortRowKind::kSpecial;
   }
-  if (kOp == RowOp::kSoftmax && fabsf(max) <= kScaledExpMaxAbs) return ShortRowKind::kScaled;
+  if (fabsf(max) <= (kOp == RowOp::kSoftmax ? kScaledExpMaxAbs : kScaledLogExpMaxAbs)) return ShortRowKind::kScaled;
   return (!finite || ShiftNeedsMasking(max, min)) ? ShortRowKind::kMasked : ShortRowKind::kUnmasked;
 }
 
 template <size_t kRows, RowOp kOp, class D>
 HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, ShortRowKind kind) {
   if (kind == ShortRowKind::kScaled) {
-    ShortSoftmaxScaled<kRows>(d, p, n, b);
+    if constexpr (kOp == RowOp::kSoftmax) {
+      ShortSoftmaxScaled<kRows>(d, p, n, b);
+    } else {
+      ShortLogSoftmaxScaled<kRows>(d, p, n, b);
+    }
   } else if (kind == ShortRowKind::kSpecial) {
     for (size_t r = 0; r < kRows; ++r) ChunkedRow<kOp>(p.x[r], p.y[r], n);
   } else {
@@ -284,13 +447,11 @@ HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs& p, size_t n, const Shor
   }
 }
 
-// Rows [0, kRows) of p, each of length n (1 <= n <= ShortRowMax).
+// The kind of each row of a group (ClassifyShortRow; softmax first completes the min of rows outside ExpScaled's
+// range, rare: |max| > 1024). True when all rows share one kind.
 template <size_t kRows, RowOp kOp, class D>
-HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
-  // Softmax needs the min only for rows outside ExpScaled's range (rare: |max| > 1024); log-softmax always.
+HWY_INLINE bool ClassifyShortRows(D d, const ShortRowPtrs& p, size_t n, ShortRowBounds& b, ShortRowKind* kinds) {
   constexpr bool kLog = (kOp == RowOp::kLogSoftmax);
-  ShortRowBounds b = ShortRowMax<kRows, kLog>(d, p, n);
-  ShortRowKind kinds[4];
   bool uniform = true;
   for (size_t r = 0; r < kRows; ++r) {
     if (!kLog && b.finite[r] && !(fabsf(b.max[r]) <= kScaledExpMaxAbs)) {
@@ -299,6 +460,13 @@ HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
     kinds[r] = ClassifyShortRow<kOp>(d, p.x[r], n, b.max[r], b.min[r], b.finite[r]);
     uniform &= (kinds[r] == kinds[0]);
   }
+  return uniform;
+}
+
+// The rows of a group after its first pass: together when they share a kind, else one at a time.
+template <size_t kRows, RowOp kOp, class D>
+HWY_INLINE void ShortRowsOfKinds(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, bool uniform,
+                                 const ShortRowKind* kinds) {
   if (uniform) {
     ShortRowsOfKind<kRows, kOp>(d, p, n, b, kinds[0]);
     return;
@@ -310,7 +478,46 @@ HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
   }
 }
 
-// Rows [row_begin, row_end) of a batch of short rows, four at a time.
+// Rows [0, kRows) of p, each of length n (1 <= n <= ShortRowMax).
+template <size_t kRows, RowOp kOp, class D>
+HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
+  // Softmax needs the min only for rows outside ExpScaled's range; log-softmax always.
+  ShortRowBounds b = ShortRowMax<kRows, kOp == RowOp::kLogSoftmax>(d, p, n);
+  ShortRowKind kinds[4];
+  const bool uniform = ClassifyShortRows<kRows, kOp>(d, p, n, b, kinds);
+  ShortRowsOfKinds<kRows, kOp>(d, p, n, b, uniform, kinds);
+}
+
+// `groups` full groups of log-softmax rows in flight together (kernels/row_plan.h ShortGroupsInFlight): every
+// group's first pass, then the sum passes, then the log of every scaled row's sum at once, then the output passes.
+// Groups that are not all kScaled run on their own at their turn. Each row's arithmetic is ShortLogSoftmaxScaled's
+// (or its kind's), so the pipeline changes timing only.
+template <class D>
+HWY_INLINE void ShortLogGroupsInFlight(D d, const ShortRowPtrs* p, size_t groups, size_t n) {
+  constexpr RowOp kOp = RowOp::kLogSoftmax;
+  ShortRowBounds b[kMaxShortGroupsInFlight];
+  bool scaled[kMaxShortGroupsInFlight];
+  for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4, /*kMin=*/true>(d, p[g], n);
+  ScaledLogSums sums;
+  sums.Clear();
+  for (size_t g = 0; g < groups; ++g) {
+    ShortRowKind kinds[4];
+    const bool uniform = ClassifyShortRows<4, kOp>(d, p[g], n, b[g], kinds);
+    scaled[g] = uniform && kinds[0] == ShortRowKind::kScaled;
+    if (scaled[g]) {
+      ShortLogScaledSums<4>(d, p[g], n, b[g], sums, 4 * g);
+    } else {
+      ShortRowsOfKinds<4, kOp>(d, p[g], n, b[g], uniform, kinds);
+    }
+  }
+  LogOfScaledSums(sums, 4 * groups);
+  for (size_t g = 0; g < groups; ++g) {
+    if (scaled[g]) ShortLogScaledOutput<4>(d, p[g], n, b[g], sums.log_sum + 4 * g);
+  }
+}
+
+// Rows [row_begin, row_end) of a batch of short rows, four at a time (log-softmax: batch.short_groups groups of four
+// in flight).
 template <RowOp kOp, class D>
 HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t row_end) {
   const auto ptrs = [&](size_t r, size_t count) {
@@ -322,6 +529,16 @@ HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t r
     return p;
   };
   size_t r = row_begin;
+  if constexpr (kOp == RowOp::kLogSoftmax) {
+    const size_t groups = batch.short_groups < kMaxShortGroupsInFlight ? batch.short_groups : kMaxShortGroupsInFlight;
+    if (groups > 1) {
+      ShortRowPtrs p[kMaxShortGroupsInFlight];
+      for (; r + 4 * groups <= row_end; r += 4 * groups) {
+        for (size_t g = 0; g < groups; ++g) p[g] = ptrs(r + 4 * g, 4);
+        ShortLogGroupsInFlight(d, p, groups, batch.cols);
+      }
+    }
+  }
   for (; r + 4 <= row_end; r += 4) ShortRowGroup<4, kOp>(d, ptrs(r, 4), batch.cols);
   switch (row_end - r) {
     case 3:

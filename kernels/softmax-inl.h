@@ -228,22 +228,29 @@ HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, Chun
   }
 }
 
+// y = (x - max) - log(sum) for one vector, log(sum) = log_hi + log_lo (a float pair). Shared by every log-softmax
+// output loop (the chunk finish below, the short rows' interleaved finish).
+template <bool kMasked, SumOrder kOrder, class D, class V = hn::Vec<D>>
+HWY_INLINE V LogSoftmaxOf(D d, V x, V neg_max, V log_hi, V log_lo) {
+  V lo;
+  const V shifted = TwoSumOrdered<kOrder>(x, neg_max, lo);  // x - max, exactly
+  // (shifted - log_hi) is exact when it cancels (Sterbenz), which is where log-softmax is tiny and a rounding
+  // would cost the most; elsewhere it rounds once more, adding at most 0.5 ulp: <= 1 ulp in all.
+  const V y = hn::Add(hn::Sub(shifted, log_hi), hn::Sub(lo, log_lo));
+  if (!kMasked) return y;
+  // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
+  const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
+  return hn::IfThenElse(hn::Eq(shifted, neg_inf), neg_inf, y);
+}
+
 template <bool kMasked, SumOrder kOrder, class D, class TX, class TY>
 HWY_INLINE void LogSoftmaxOutput(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   const V neg_max = hn::Set(d, -finish.max);
   const V v_log_hi = hn::Set(d, finish.log_hi);
   const V v_log_lo = hn::Set(d, finish.log_lo);
-  const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
-  MapRow(d, x, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
-    V lo;
-    const V shifted = TwoSumOrdered<kOrder>(v, neg_max, lo);  // x - max, exactly
-    // (shifted - log_hi) is exact when it cancels (Sterbenz), which is where log-softmax is tiny and a rounding
-    // would cost the most; elsewhere it rounds once more, adding at most 0.5 ulp: <= 1 ulp in all.
-    const V y_v = hn::Add(hn::Sub(shifted, v_log_hi), hn::Sub(lo, v_log_lo));
-    // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
-    return kMasked ? hn::IfThenElse(hn::Eq(shifted, neg_inf), neg_inf, y_v) : y_v;
-  });
+  MapRow(d, x, y, n, 0.0f,
+         [&](V v, auto...) HWY_ATTR { return LogSoftmaxOf<kMasked, kOrder>(d, v, neg_max, v_log_hi, v_log_lo); });
 }
 
 // y = x - max - log_sum for a finite max, any x (-inf included): LogSoftmaxOutput outside the chunk machinery,
