@@ -289,9 +289,11 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
-  V s0 = zero, s1 = zero, s2 = zero, s3 = zero;  // compensated sums of the terms below the max: hi
-  V c0 = zero, c1 = zero, c2 = zero, c3 = zero;  // ... and lo
-  V m0 = zero, m1 = zero, m2 = zero, m3 = zero;  // the max
+  using SumV = F64SumVec<D>;
+  const SumV zero_sum = F64SumZero(d);
+  SumV s0 = zero_sum, s1 = zero_sum, s2 = zero_sum, s3 = zero_sum;  // f64 sums of the terms below the max: lower
+  SumV c0 = zero_sum, c1 = zero_sum, c2 = zero_sum, c3 = zero_sum;  // ... and upper lanes
+  V m0 = zero, m1 = zero, m2 = zero, m3 = zero;                     // the max
   V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
   V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
   size_t at_max[4] = {0, 0, 0, 0};
@@ -306,7 +308,7 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
     const V e = ExpScaled(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3));
     const auto is_max = hn::Eq(v, Pick<r>(m0, m1, m2, m3));
     at_max[r] += hn::CountTrue(d, is_max);  // an integer count: no FP operation on the add ports
-    AddToSum</*kSeeded=*/false>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), hn::IfThenZeroElse(is_max, e));
+    AddToF64Sum(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), hn::IfThenZeroElse(is_max, e));
   };
   size_t i = 0;
   for (; i + N <= n; i += N) {
@@ -317,7 +319,7 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
     ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)); });
   }
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    s.rest[first + r] = SumTotal</*kSeeded=*/false>(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3));
+    s.rest[first + r] = F64SumTotal(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3));
     s.at_max[first + r] = static_cast<double>(at_max[r]);
   });
 }

@@ -152,15 +152,17 @@ TEST_P(SoftmaxLayout, SpecialValuesAcrossChunksInPlace) {
 }
 
 // The short-row path (kernels/short_rows-inl.h) computes up to four rows together and picks a variant per row (the
-// scaled exp for softmax rows with |max| <= 1024, x - max with or without the masked exp, the chunked path for
-// NaN / +inf / fully masked rows); a group only shares code when its rows agree. Batches that mix every kind in
-// every position of a group, at lengths around the vector widths and the plan's thresholds: each row must be within
-// the bound of the reference, bit-identical to the same row computed alone, with 2 threads, and in place.
+// scaled exp for softmax rows with |max| <= 1024 and log-softmax rows with |max| <= 128, x - max with or without the
+// masked exp, the chunked path for NaN / +inf / fully masked rows); a group only shares code when its rows agree, and
+// log-softmax carries up to four groups through their passes together (23 rows: one batch of 16 in flight). Batches
+// that mix every kind in every position of a group, at lengths around the vector widths and the plan's thresholds: each
+// row must be within the bound of the reference, bit-identical to the same row computed alone, with 2 threads, and in
+// place.
 TEST_P(SoftmaxLayout, ShortRowGroupsMixingKinds) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const auto make = [](size_t kind, size_t n, uint64_t seed) {
     std::vector<float> row = MakeRow(Distribution::kUniform10, n, seed);
-    switch (kind % 8) {
+    switch (kind % 11) {
       case 0:
         break;  // ordinary: the scaled exp (softmax)
       case 1:
@@ -185,6 +187,17 @@ TEST_P(SoftmaxLayout, ShortRowGroupsMixingKinds) {
       case 7:
         for (float& v : row) v = v * 0.01f - 1020.0f;  // max near the scaled exp's limit
         break;
+      case 8:
+        for (float& v : row) v = v * 0.01f + 127.9f;       // max just inside log-softmax's scaled exp (<= 128)
+        for (size_t i = 1; i < n; i += 4) row[i] = -kInf;  // with masked entries
+        break;
+      case 9:
+        for (float& v : row) v = v * 0.01f + 128.2f;  // max just outside it: x - max with TwoSum
+        break;
+      case 10:
+        for (float& v : row) v = v * 0.01f - 100.0f;  // one entry far above the rest: a tiny rest for log1p
+        row[n / 3] = 0.0f;
+        break;
     }
     return row;
   };
@@ -197,7 +210,7 @@ TEST_P(SoftmaxLayout, ShortRowGroupsMixingKinds) {
       const size_t stride = cols + 1;
       std::vector<float> x(rows * stride, kGuard);
       for (size_t r = 0; r < rows; ++r) {
-        // Kinds rotate with a period (8) prime to the group size (4): every kind meets every other in a group.
+        // Kinds rotate with a period (11) prime to the group size (4): every kind meets every other in a group.
         const std::vector<float> row = make(r * 3 + cols, cols, 100 + r);
         std::memcpy(&x[r * stride], row.data(), cols * sizeof(float));
       }
