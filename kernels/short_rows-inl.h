@@ -7,10 +7,13 @@
 // row's reduction latency overlaps the other rows' work. The rows stay in L1 between the passes (x is read twice,
 // y written twice, all from L1).
 //
-// The arithmetic per row is exactly that of the chunked path for a one-chunk row (the same TwoSum, ExpOfPair,
-// compensated sum, float-pair scale, in the same order), and a group only shares a compile-time variant when every
-// row in it chose the same masked-exp decision (the Fast2Sum order does not change results: both transforms are
-// exact). So a row's result does not depend on which rows it was grouped with, nor on the thread count.
+// Log-softmax goes further: up to kMaxShortGroupsInFlight groups are in flight (kernels/row_plan.h), so the f64
+// log of the sums runs once per 16 rows and every group's dependent tail overlaps other groups' passes.
+//
+// Each row picks its kind from its own values (ClassifyShortRow) and a group only shares a compile-time variant when
+// every row in it chose the same kind (the Fast2Sum order does not change results: both transforms are exact). So a
+// row's result does not depend on which rows it was grouped with, nor on the thread count. The path itself depends
+// on the row length only (kShortRowMax): short rows of the scaled kinds round differently from the chunked path.
 
 #if defined(SIMDMAX_KERNELS_SHORT_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_SHORT_ROWS_INL_H_
@@ -69,45 +72,41 @@ HWY_INLINE T& Pick(T& v0, T& v1, T& v2, T& v3) {
   if constexpr (kRow == 3) return v3;
 }
 
-// Per-row bounds of the first pass, reduced (min only where the op needs it; else min = max).
+// Per-row bounds of the first pass, reduced. The min is filled in by ClassifyShortRows: exact where a row's kind
+// needs it (x - max rows: the masked-exp decision), else -inf, a valid lower bound that only makes ShiftOrder choose
+// the order-free TwoSum (max > 0) or the x-larger order (max <= 0), both exact.
 struct ShortRowBounds {
   float max[4], min[4];
   bool finite[4];
 };
 
-// Pass 1: max, min and finiteness (sum of x * 0 is NaN iff some x is not finite) of each row. One accumulator
-// triple per row: the rows are the independent chains.
-template <size_t kRows, bool kMin, class D>
+// Pass 1: max and finiteness (sum of x * 0 is NaN iff some x is not finite) of each row. One accumulator pair per
+// row: the rows are the independent chains. No min: the scaled-exp rows (nearly all) do not need it.
+template <size_t kRows, class D>
 HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs& p, size_t n) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
   V hi0 = zero, hi1 = zero, hi2 = zero, hi3 = zero;
-  V lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero;
   V f0 = zero, f1 = zero, f2 = zero, f3 = zero;
-  ForRows<kRows>([&](auto r) HWY_ATTR {
-    Pick<r>(hi0, hi1, hi2, hi3) = hn::Set(d, p.x[r][0]);
-    Pick<r>(lo0, lo1, lo2, lo3) = hn::Set(d, p.x[r][0]);
-  });
+  ForRows<kRows>([&](auto r) HWY_ATTR { Pick<r>(hi0, hi1, hi2, hi3) = hn::Set(d, p.x[r][0]); });
   const auto step = [&](auto r, V v) HWY_ATTR {
     V& hi = Pick<r>(hi0, hi1, hi2, hi3);
-    V& lo = Pick<r>(lo0, lo1, lo2, lo3);
     V& f = Pick<r>(f0, f1, f2, f3);
     hi = hn::Max(hi, v);
-    if constexpr (kMin) lo = hn::Min(lo, v);
     f = hn::MulAdd(v, zero, f);
   };
   size_t i = 0;
   for (; i + N <= n; i += N) {
     ForRows<kRows>([&](auto r) HWY_ATTR { step(r, hn::LoadU(d, p.x[r] + i)); });
   }
-  if (i < n) {  // padded with the row's first element: changes neither bound
+  if (i < n) {  // padded with the row's first element: changes neither the max nor finiteness
     ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, p.x[r][0])); });
   }
   ShortRowBounds b;
   ForRows<kRows>([&](auto r) HWY_ATTR {
     b.max[r] = hn::GetLane(hn::MaxOfLanes(d, Pick<r>(hi0, hi1, hi2, hi3)));
-    b.min[r] = kMin ? hn::GetLane(hn::MinOfLanes(d, Pick<r>(lo0, lo1, lo2, lo3))) : b.max[r];
+    b.min[r] = -std::numeric_limits<float>::infinity();
     b.finite[r] = hn::AllTrue(d, hn::Eq(Pick<r>(f0, f1, f2, f3), zero));
   });
   return b;
@@ -456,7 +455,8 @@ HWY_INLINE bool ClassifyShortRows(D d, const ShortRowPtrs& p, size_t n, ShortRow
   constexpr bool kLog = (kOp == RowOp::kLogSoftmax);
   bool uniform = true;
   for (size_t r = 0; r < kRows; ++r) {
-    if (!kLog && b.finite[r] && !(fabsf(b.max[r]) <= kScaledExpMaxAbs)) {
+    // The min only for finite rows outside the scaled exp's range (rare); a row with -inf entries has min -inf.
+    if (b.finite[r] && !(fabsf(b.max[r]) <= (kLog ? kScaledLogExpMaxAbs : kScaledExpMaxAbs))) {
       b.min[r] = RowMax(d, p.x[r], n).min;
     }
     kinds[r] = ClassifyShortRow<kOp>(d, p.x[r], n, b.max[r], b.min[r], b.finite[r]);
@@ -483,8 +483,7 @@ HWY_INLINE void ShortRowsOfKinds(D d, const ShortRowPtrs& p, size_t n, const Sho
 // Rows [0, kRows) of p, each of length n (1 <= n <= ShortRowMax).
 template <size_t kRows, RowOp kOp, class D>
 HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
-  // Softmax needs the min only for rows outside ExpScaled's range; log-softmax always.
-  ShortRowBounds b = ShortRowMax<kRows, kOp == RowOp::kLogSoftmax>(d, p, n);
+  ShortRowBounds b = ShortRowMax<kRows>(d, p, n);
   ShortRowKind kinds[4];
   const bool uniform = ClassifyShortRows<kRows, kOp>(d, p, n, b, kinds);
   ShortRowsOfKinds<kRows, kOp>(d, p, n, b, uniform, kinds);
@@ -499,7 +498,7 @@ HWY_INLINE void ShortLogGroupsInFlight(D d, const ShortRowPtrs* p, size_t groups
   constexpr RowOp kOp = RowOp::kLogSoftmax;
   ShortRowBounds b[kMaxShortGroupsInFlight];
   bool scaled[kMaxShortGroupsInFlight];
-  for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4, /*kMin=*/true>(d, p[g], n);
+  for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4>(d, p[g], n);
   ScaledLogSums sums;
   sums.Clear();
   for (size_t g = 0; g < groups; ++g) {

@@ -236,7 +236,14 @@ HWY_INLINE V LogSoftmaxOf(D d, V x, V neg_max, V log_hi, V log_lo) {
   const V shifted = TwoSumOrdered<kOrder>(x, neg_max, lo);  // x - max, exactly
   // (shifted - log_hi) is exact when it cancels (Sterbenz), which is where log-softmax is tiny and a rounding
   // would cost the most; elsewhere it rounds once more, adding at most 0.5 ulp: <= 1 ulp in all.
+  // The loop is bound by the FP add ports (the TwoSum above is six adds); where FMA is native, two of the adds go to
+  // the FMA pipes as a * 1 + b and b - 1 * c, which round exactly as the add and subtract do (same bits).
+#if HWY_NATIVE_FMA
+  const V one = hn::Set(d, 1.0f);
+  const V y = hn::MulAdd(one, hn::Sub(shifted, log_hi), hn::NegMulAdd(one, log_lo, lo));
+#else
   const V y = hn::Add(hn::Sub(shifted, log_hi), hn::Sub(lo, log_lo));
+#endif
   if (!kMasked) return y;
   // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
   const V neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
