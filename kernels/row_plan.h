@@ -1,11 +1,12 @@
-// The row plan: which path a batch of rows takes, decided once per call from what the code can observe (the row
-// length and the data cache sizes read at start-up, dispatch/machine_info.h), never from constants tuned on one
-// CPU. Plain C++, shared by the dispatch layer (which makes the plan) and the kernels (which follow it).
+// The row plan: which path a batch of rows takes and how the short-row path pipelines its groups, decided once per
+// call from what the code can observe (the row length, and the data cache sizes read at start-up,
+// dispatch/machine_info.h). Plain C++, shared by the dispatch layer (which makes the plan) and the kernels (which
+// follow it).
 //
-// The plan only affects speed: a short row computed by the short-row path (kernels/short_rows-inl.h) and the same
-// row computed as a one-chunk row by the chunked path give the same bits (same operations in the same order), and
-// the chunking itself depends on the row length only (kernels/row_chunks.h). So results never depend on the cache
-// sizes, the thread count or the grouping of rows.
+// The path depends on the row length alone (the short-row path and the chunked path do not round alike), and so
+// does the chunking (kernels/row_chunks.h); the cache sizes only set how many groups of short rows are in flight,
+// which changes speed, not bits. So results never depend on the cache sizes, the thread count or the grouping of
+// rows.
 #ifndef SIMDMAX_KERNELS_ROW_PLAN_H_
 #define SIMDMAX_KERNELS_ROW_PLAN_H_
 
@@ -29,28 +30,26 @@ struct CacheSizes {
 // Rows the short-row path interleaves (kernels/short_rows-inl.h).
 inline constexpr size_t kShortRowGroup = 4;
 
-// The longest row of the short-row path: a group of kShortRowGroup rows, input and output, in half of L1 (the other
-// half for whatever else is live), so that the passes after the first re-read L1. 32 KiB L1 -> 512 elements, 48 KiB
-// -> 768. Unknown L1: 32 KiB, the smallest L1d of the CPUs Highway targets here. Never beyond one chunk.
-inline size_t ShortRowMax(const CacheSizes& caches) {
-  const size_t l1d = caches.l1d != 0 ? caches.l1d : 32 * 1024;
-  const size_t n = l1d / 2 / (kShortRowGroup * 2 * sizeof(float));
-  return n < 256 ? 256 : (n > kMinChunkLength ? kMinChunkLength : n);
-}
+// The longest row of the short-row path. A constant, not derived from L1: the two paths round differently (the
+// short rows' scaled exp for log-softmax, summed in f64), and a row's result must not depend on the machine it runs
+// on beyond its SIMD target. 768: a group of kShortRowGroup rows, input and output, fills half of a 48 KiB L1 (Zen
+// 4/5, recent Intel cores) or 3/4 of a 32 KiB one, so the passes after the first re-read L1.
+inline constexpr size_t kShortRowMax = 768;
+static_assert(kShortRowMax <= kMinChunkLength, "a short row is never more than one chunk");
 
-inline RowPath PlanRowPath(size_t cols, const CacheSizes& caches) {
-  return cols <= ShortRowMax(caches) ? RowPath::kShortRows : RowPath::kChunked;
-}
+inline RowPath PlanRowPath(size_t cols) { return cols <= kShortRowMax ? RowPath::kShortRows : RowPath::kChunked; }
 
 // Groups of short rows carried through their passes together (a software pipeline: all groups' max passes, then
 // all sum passes, then the scalar step of every row at once, then all output passes), so that one group's
 // dependent tail (reductions, log of the sums) overlaps the other groups' streaming work instead of stalling it.
-// As many groups as fit where ShortRowMax puts one group of the longest rows (half of L1), at most
-// kMaxShortGroupsInFlight: 1 for the longest rows, 4 for rows of a quarter of that or less.
+// As many groups as keep their input and output in half of L1 (32 KiB if unknown, the smallest L1d of the CPUs
+// Highway targets here), 1 to kMaxShortGroupsInFlight. Speed only: a row's arithmetic never depends on its group.
 inline constexpr size_t kMaxShortGroupsInFlight = 4;
 
 inline size_t ShortGroupsInFlight(size_t cols, const CacheSizes& caches) {
-  const size_t groups = ShortRowMax(caches) / (cols != 0 ? cols : 1);
+  const size_t l1d = caches.l1d != 0 ? caches.l1d : 32 * 1024;
+  const size_t group_bytes = kShortRowGroup * 2 * sizeof(float) * (cols != 0 ? cols : 1);
+  const size_t groups = l1d / 2 / group_bytes;
   return groups < 1 ? 1 : (groups > kMaxShortGroupsInFlight ? kMaxShortGroupsInFlight : groups);
 }
 
