@@ -80,6 +80,16 @@ struct ShortRowBounds {
   bool finite[4];
 };
 
+// The Fast2Sum order every row of a group allows (ShiftOrder), else kAny.
+template <size_t kRows>
+HWY_INLINE SumOrder GroupShiftOrder(const ShortRowBounds& b) {
+  SumOrder order = ShiftOrder(b.max[0], b.min[0]);
+  for (size_t r = 1; r < kRows; ++r) {
+    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kAny;
+  }
+  return order;
+}
+
 // Pass 1: max and finiteness (sum of x * 0 is NaN iff some x is not finite) of each row. One accumulator pair per
 // row: the rows are the independent chains. No min: the scaled-exp rows (nearly all) do not need it.
 template <size_t kRows, class D>
@@ -332,11 +342,8 @@ template <size_t kRows, class D>
 HWY_INLINE void ShortLogScaledOutput(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b,
                                      const double* log_sums) {
   bool masked = false;
-  SumOrder order = ShiftOrder(b.max[0], b.min[0]);
-  for (size_t r = 0; r < kRows; ++r) {
-    masked |= !b.finite[r];
-    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kAny;
-  }
+  for (size_t r = 0; r < kRows; ++r) masked |= !b.finite[r];
+  const SumOrder order = GroupShiftOrder<kRows>(b);
   WithShiftVariant(masked, order, [&](auto kmasked, auto korder) HWY_ATTR {
     constexpr bool kMasked = decltype(kmasked)::value;
     constexpr SumOrder kOrder = decltype(korder)::value;
@@ -383,10 +390,7 @@ HWY_INLINE void ShortLogSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, cons
 template <size_t kRows, RowOp kOp, class D>
 HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, bool masked) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
-  SumOrder order = ShiftOrder(b.max[0], b.min[0]);
-  for (size_t r = 1; r < kRows; ++r) {
-    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kAny;
-  }
+  const SumOrder order = GroupShiftOrder<kRows>(b);
   ExpSum sums[4];
   WithShiftVariant(masked, order, [&](auto kmasked, auto korder) HWY_ATTR {
     ShortRowExpSum<kRows, kOp, decltype(kmasked)::value, decltype(korder)::value>(d, p, n, b.max, sums);
