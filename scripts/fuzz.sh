@@ -23,8 +23,9 @@ scripts/install_deps.sh --fuzz
 echo "== simdmax: fuzz build =="
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)"
-mkdir -p build/fuzz/artifacts
+mkdir -p build/fuzz/artifacts build/fuzz/logs
 status=0
+failed=""
 for name in $fuzzers; do
   seeds=tests/fuzz/corpus
   [ "$name" = softmax ] || seeds=tests/fuzz/corpus_$name
@@ -35,9 +36,22 @@ for name in $fuzzers; do
   if ! ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "build/fuzz/tests/fuzz/simdmax_${name}_fuzzer" -max_total_time="$seconds" -seed="$seed" -timeout=30 -rss_limit_mb=4096 \
     -max_len=4096 -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$name-" \
-    "build/fuzz/corpus_$name" "$seeds"; then
+    "build/fuzz/corpus_$name" "$seeds" 2>&1 | tee "build/fuzz/logs/$name.log"; then
     echo "== simdmax: fuzzer $name FAILED (input in build/fuzz/artifacts/$name-*) =="
     status=1
+    failed="$failed $name"
   fi
+done
+# A failure is repeated after the last harness, so that it is in the tail of a CI log (the later harnesses' output
+# would otherwise bury it): the harness's check message or sanitizer report, and the input as hex.
+for name in $failed; do
+  echo "== simdmax: fuzzer $name FAILED: what it printed about the failure =="
+  grep -E -A12 "simdmax fuzzer: check failed|ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|SUMMARY" \
+    "build/fuzz/logs/$name.log" | grep -v -E "^(#[0-9]|\s+NEW_FUNC)" | head -60 || true
+  for artifact in build/fuzz/artifacts/"$name"-*; do
+    [ -f "$artifact" ] || continue
+    echo "== simdmax: $artifact ($(wc -c <"$artifact") bytes) =="
+    od -A d -t x1 "$artifact" | head -40
+  done
 done
 exit $status
