@@ -44,7 +44,8 @@ for name in $fuzzers; do
 done
 # A failure is repeated after the last harness, so that it is in the tail of a CI log (the later harnesses' output
 # would otherwise bury it): the harness's check message or sanitizer report, and the input as hex.
-for name in $failed; do
+for name in $failed; do  # (on stderr: the stream libFuzzer writes to)
+  exec 1>&2
   echo "== simdmax: fuzzer $name FAILED: what it printed about the failure =="
   grep -E -A12 "simdmax fuzzer: check failed|ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error|SUMMARY" \
     "build/fuzz/logs/$name.log" | grep -v -E "^(#[0-9]|\s+NEW_FUNC)" | head -60 || true

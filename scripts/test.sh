@@ -29,9 +29,20 @@ scripts/install_deps.sh --python
 if [ "$ci" -eq 1 ]; then scripts/install_deps.sh --python-torch; fi
 if [ "$cross" -eq 1 ]; then scripts/install_deps.sh --cross; fi
 
+# A failure is reported on stderr as well as stdout: a CI log that keeps only the tail of one stream must still
+# show what failed.
+fail() {  # fail MESSAGE: prints it on both streams
+  echo "== simdmax: $1 =="
+  echo "== simdmax: $1 ==" >&2
+}
+
+current_step=setup
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then fail "step $current_step FAILED (exit $rc)"; fi' EXIT
+
 step() {  # step NAME COMMAND...: runs a step and prints its time (CI logs show where the time goes)
   local name=$1 start
   shift
+  current_step=$name
   start=$(date +%s)
   "$@"
   echo "== simdmax: $name took $(( $(date +%s) - start )) s =="
@@ -43,7 +54,12 @@ run_preset() {
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "== simdmax: $preset tests =="
-  ctest --preset "$preset" -j "$jobs"
+  if ! ctest --preset "$preset" -j "$jobs"; then
+    # The failed tests again, their whole output on stderr (a rerun that passes shows a flaky test: still a failure).
+    fail "$preset: tests FAILED; rerunning them with their output on stderr"
+    ctest --preset "$preset" --rerun-failed --output-on-failure 1>&2 || true
+    return 1
+  fi
 }
 
 # The Python package over the release library: pip builds the extension offline (no index, no build isolation:
@@ -71,9 +87,5 @@ if [ "$ci" -eq 1 ]; then
   step static-target run_preset static-target
   step tsan run_preset tsan
 fi
-if [ "$cross" -eq 1 ]; then
-  cross_start=$(date +%s)
-  run_preset aarch64
-  echo "== simdmax: aarch64 (qemu) build + tests took $(( $(date +%s) - cross_start )) s =="
-fi
+if [ "$cross" -eq 1 ]; then step "aarch64 (qemu) build + tests" run_preset aarch64; fi
 echo "== simdmax: all tests passed =="
