@@ -173,9 +173,32 @@ HWY_INLINE void FloatPair(double value, float* hi, float* lo) {
   *hi = static_cast<float>(value);
   *lo = static_cast<float>(value - *hi);
 }
+//
+// Without FMA (SSSE3, SSE4, SCALAR, EMU128, Armv7 NEON), e * hi rounded and then e * lo added would round twice
+// and drop e * lo whenever it is below half an ulp: up to ~1 ulp lost, and with exp's error that broke the 2 ULP
+// bound (3 ulp, found by the softmax fuzzer on EMU128, tests/fuzz_regressions_test.cc). There the product e * hi is
+// made exact as p + err by Dekker's algorithm (Veltkamp's split of both factors into 12-bit halves, whose products
+// are exact), so that the result is again rounded once: p + (err + e * lo), the small parts' own roundings being
+// ~2^-24 of an ulp. hi's split is loop-invariant (the compiler hoists it out of the row loop). Underflowing partial
+// products (e below ~2^-100) cost an absolute error far below FLT_MIN, which the accuracy contract counts as exact.
 template <class V>
 HWY_INLINE V MulByPair(V e, V hi, V lo) {
+#if HWY_NATIVE_FMA
   return hn::MulAdd(e, hi, hn::Mul(e, lo));
+#else
+  const hn::DFromV<V> d;
+  const V split = hn::Set(d, 4097.0f);  // 2^12 + 1
+  const V p = hn::Mul(e, hi);
+  const V e_big = hn::Mul(e, split);
+  const V e_hi = hn::Sub(e_big, hn::Sub(e_big, e));
+  const V e_lo = hn::Sub(e, e_hi);
+  const V hi_big = hn::Mul(hi, split);
+  const V hi_hi = hn::Sub(hi_big, hn::Sub(hi_big, hi));
+  const V hi_lo = hn::Sub(hi, hi_hi);
+  const V err = hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
+                        hn::Mul(e_lo, hi_lo));
+  return hn::Add(p, hn::Add(err, hn::Mul(e, lo)));
+#endif
 }
 
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with

@@ -221,6 +221,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<long double> ref = simdmax_test::ReferenceRow(ep.op, xr, cols);
     for (size_t c = 0; c < cols; ++c) {
       const uint64_t ulp = ep.Ulp(yr[c], ref[c]);
+      if (ulp > ep.max_ulp) {  // the row as the library saw it, to reproduce the failure outside the harness
+        fprintf(stderr, "simdmax fuzzer: row %zu (%zu of %zu rows) as hex floats:", r, cols, rows);
+        for (size_t k = 0; k < cols; ++k) fprintf(stderr, " %a", static_cast<double>(xr[k]));
+        fprintf(stderr, "\n");
+      }
       FUZZ_CHECK(ulp <= ep.max_ulp, "%s on %s: row %zu col %zu of %zu: got %.9g want %.9Lg (%llu ulp)", ep.name.c_str(),
                  simdmax_selected_target(), r, c, cols, yr[c], ref[c], static_cast<unsigned long long>(ulp));
     }
