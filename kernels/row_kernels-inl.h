@@ -17,6 +17,7 @@
 #include "kernels/row_chunks.h"
 #include "kernels/row_plan.h"
 #include "kernels/short_rows-inl.h"
+#include "kernels/short_rows_typed-inl.h"
 #include "kernels/softmax-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -28,15 +29,16 @@ namespace hn = hwy::HWY_NAMESPACE;
 // addresses. Rows: a range of rows of a batch following the row plan (kernels/row_plan.h), so the result of a row
 // never depends on which thread or which range it came with. Chunk passes: one chunk of one row, for rows split
 // across threads by the dispatch layer (the same functions ChunkedRow calls). The first pass depends on the input
-// type only. The short-row path is f32 -> f32 (half-precision rows take the chunked path, whose softmax finish
-// rounds to the output type once).
+// type only. Short rows of half-precision types go through f32 blocks (kernels/short_rows_typed-inl.h).
 template <RowOp kOp, class TX, class TY>
 HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  if constexpr (std::is_same<TX, float>::value && std::is_same<TY, float>::value) {
-    if (batch.path == RowPath::kShortRows) {
-      ShortRows<kOp>(hn::ScalableTag<float>(), batch, row_begin, row_end);
-      return;
+  if (batch.path == RowPath::kShortRows) {
+    if constexpr (std::is_same<TX, float>::value && std::is_same<TY, float>::value) {
+      ShortRowsF32<kOp>(batch, row_begin, row_end);
+    } else {
+      ShortRowsThroughF32<kOp, TX, TY>(batch, row_begin, row_end);
     }
+    return;
   }
   const TX* x = static_cast<const TX*>(batch.x);
   TY* y = static_cast<TY*>(batch.y);
