@@ -33,10 +33,28 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// The f32 short-row path, out of line: the type pairs of a translation unit share one copy of it.
+// The f32 short-row path, out of line and compiled once per target: in dispatch/kernel_table.cc, which defines
+// SIMDMAX_SHORT_ROWS_F32_DEFINITIONS; the f16 and bf16 translation units only declare it and call it. (Compiled in
+// all three, it doubled the ASan build's time.)
+void ShortSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end);
+void ShortLogSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end);
+
+#if defined(SIMDMAX_SHORT_ROWS_F32_DEFINITIONS)
+HWY_NOINLINE void ShortSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
+  ShortRows<RowOp::kSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
+}
+HWY_NOINLINE void ShortLogSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
+  ShortRows<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
+}
+#endif
+
 template <RowOp kOp>
-HWY_NOINLINE void ShortRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  ShortRows<kOp>(hn::ScalableTag<float>(), batch, row_begin, row_end);
+HWY_INLINE void ShortRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
+  if constexpr (kOp == RowOp::kSoftmax) {
+    ShortSoftmaxRowsF32(batch, row_begin, row_end);
+  } else {
+    ShortLogSoftmaxRowsF32(batch, row_begin, row_end);
+  }
 }
 
 // Floats of the f32 block: 16 KiB, half of the smallest L1 data cache we plan for, so that the block, the rows it
