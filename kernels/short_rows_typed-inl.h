@@ -78,7 +78,7 @@ template <RowOp kOp, class TX, class TY>
 HWY_INLINE void ShortRowsThroughF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
   constexpr bool kWiden = !std::is_same<TX, float>::value;
   constexpr bool kNarrow = !std::is_same<TY, float>::value;
-  static_assert(kWiden || kNarrow, "f32 -> f32 calls ShortRows directly");
+  static_assert(kWiden || kNarrow, "f32 -> f32 calls ShortRowsF32 directly");
   HWY_ALIGN float block[kShortTypedBlockFloats];
   const size_t n = batch.cols;
   const size_t block_rows = kShortTypedBlockFloats / n;  // >= 5 (n <= kShortRowMax)
