@@ -52,7 +52,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   for (size_t r = 0; r < rows; ++r) {
     const void* x = AdvanceElements(batch.x, r * batch.x_stride, batch.x_type);
     void* y = AdvanceElements(batch.y, r * batch.y_stride, batch.y_type);
-    // The first pass stores e only into an f32 output (half-precision outputs always recompute).
+    // The first pass stores e only into an f32 output (RunChunkedRow passes store = false otherwise).
     float* const stored = f32_output ? static_cast<float*>(y) : nullptr;
     RunChunkedRow(
         kernels.log, f32_output, cols, parallel_chunks,

@@ -48,11 +48,12 @@ inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLeng
 #define SIMDMAX_SOFTMAX_RECOMPUTE_FROM (size_t{1} << 22)
 #endif
 inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
+// The same for every output type. A half-precision y cannot hold e (rounding e and then the rescaled product would
+// cost ~1.5 ULP of the output type), so below the crossover the first pass only sums and the finish re-evaluates e
+// from x, bit for bit as the first pass computed it, before the same rescaling (kernels/softmax-inl.h
+// RescaleRecomputed): one exp more per element than the f32 output's three passes, but fewer operations than the
+// recompute finish, and the result is the f32 output rounded once.
 inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
-// With the output type: half-precision outputs (f32_output false) always recompute, at every length. The three-pass
-// form stores e in y, and a half-precision y would round e and then round the rescaled product again (~1.5 ULP of
-// the output type); the recompute finish rounds to the output type once (kernels/softmax-inl.h).
-inline bool SoftmaxRecomputes(size_t n, bool f32_output) { return !f32_output || SoftmaxRecomputes(n); }
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.
@@ -88,6 +89,10 @@ struct ChunkFinish {
   SumOrder order;  // for x - max (unmasked)
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
   float fill, at_inf;
+  // kNormal softmax without recompute: the chunk's own bounds (ChunkState), from which a half-precision output's
+  // finish re-derives the first pass's e = exp(x - offset) (the form and the variant it chose).
+  float chunk_max, chunk_min;
+  bool chunk_neg_inf;
 };
 
 // exp(offset - max): what turns a chunk's exp(x - offset) into exp(x - max). In f64: ~1e-16 relative (the offset of
@@ -151,11 +156,19 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
     f.order = ShiftOrder(max, min);
     f.recompute = !log && recompute;
     if (!log && !recompute) {
-      // The chunk stored exp(x - max_c); scale it by exp(max_c - max) / sum, as a float pair so that the product
-      // is rounded once. An all -inf chunk stored zeros: scale 0 keeps them.
-      const double scale = states[c].max == -kInf ? 0.0 : ChunkWeight(states[c], max) * inv_sum;
+      // The chunk summed (and, for an f32 output, stored) exp(x - offset); scale it by exp(offset - max) / sum, as a
+      // float pair so that the product is rounded once. An all -inf chunk is 0.
+      if (states[c].max == -kInf) {
+        f.kind = ChunkFinish::kFill;
+        f.fill = 0.0f;
+        continue;
+      }
+      const double scale = ChunkWeight(states[c], max) * inv_sum;
       f.scale_hi = static_cast<float>(scale);
       f.scale_lo = static_cast<float>(scale - f.scale_hi);
+      f.chunk_max = states[c].max;
+      f.chunk_min = states[c].min;
+      f.chunk_neg_inf = states[c].neg_inf;
     }
   }
 }
@@ -165,17 +178,18 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
 // loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(begin, n, store, &state) and finish(begin, n, finish)
 // run the two chunk kernels on the chunk starting at element `begin` (the caller turns that into pointers of its
 // element types). The chunking, the recompute choice and the merge order live only here, so a row gives the same
-// bits whichever executor ran its chunks. f32_output: whether y is f32 (SoftmaxRecomputes).
+// bits whichever executor ran its chunks. f32_output: whether y is f32, i.e. can hold the stored e.
 template <class ForEachChunk, class Pass, class Finish>
 inline void RunChunkedRow(bool log, bool f32_output, size_t n, const ForEachChunk& for_each_chunk, const Pass& pass,
                           const Finish& finish) {
   const size_t chunk = ChunkLength(n);
   const size_t count = ChunkCount(n);
-  const bool recompute = !log && SoftmaxRecomputes(n, f32_output);
+  const bool recompute = !log && SoftmaxRecomputes(n);
+  const bool store = !log && !recompute && f32_output;
   const auto length = [&](size_t c) { return n - c * chunk < chunk ? n - c * chunk : chunk; };
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finishes[kMaxChunksPerRow];
-  for_each_chunk(count, [&](size_t c) { pass(c * chunk, length(c), !recompute, &states[c]); });
+  for_each_chunk(count, [&](size_t c) { pass(c * chunk, length(c), store, &states[c]); });
   MergeChunks(log, recompute, states, count, finishes);
   for_each_chunk(count, [&](size_t c) { finish(c * chunk, length(c), finishes[c]); });
 }

@@ -54,7 +54,8 @@ HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, 
 
 template <RowOp kOp, class TX, class TY>
 HWY_NOINLINE void TypedChunkFinish(const void* x, void* y, size_t n, const ChunkFinish& finish) {
-  RowChunkFinish<kOp>(static_cast<const TX*>(x), static_cast<TY*>(y), n, finish);
+  TY* const out = static_cast<TY*>(y);
+  RowChunkFinish<kOp>(static_cast<const TX*>(x), StoredOutput(out), out, n, finish);
 }
 
 // The kernels of one row op for input type TX and output type TY.

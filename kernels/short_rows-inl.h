@@ -414,7 +414,7 @@ HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs& p, size_t n, const ShortR
     } else {
       FloatPair(log_sums[r], &finish.log_hi, &finish.log_lo);
     }
-    ChunkFinishPass<kOp>(d, p.x[r], p.y[r], n, finish);
+    ChunkFinishPass<kOp>(d, p.x[r], p.y[r], p.y[r], n, finish);
   }
 }
 

@@ -11,11 +11,10 @@
 // Element types (kernels/element_type.h): x and y may be f32, f16 or bf16 independently. Every pass loads x widened
 // exactly to f32 and computes in f32 as above; only the final store rounds to y's type (kernels/convert-inl.h,
 // nearest even). Passes that only read x are templated on its type alone, so the type pairs share them.
-// Half-precision outputs always take softmax's recompute finish (SoftmaxRecomputes): the three-pass form would
-// store e = exp(x - chunk max) in y, i.e. round it to half precision, and then round the rescaled product again,
-// ~1.5 half ULP; the recompute finish rounds once to f32 (<= 1 f32 ulp) and once to the output type, which keeps
-// half outputs within 1 ULP of their type (and correctly rounded unless the f32 result lies within 1 f32 ulp of a
-// half-precision rounding boundary).
+// A half-precision y cannot hold the stored e, so there softmax's first pass only sums and its finish re-evaluates
+// e from x, bit for bit (RescaleRecomputed), before the same rescaling: a half output is the f32 output rounded once
+// (<= 2 f32 ulp + 0.5 ULP of its type, < 1 ULP; correctly rounded unless the f32 result lies within 2 f32 ulp of a
+// half-precision rounding boundary). Rows from kSoftmaxRecomputeFrom recompute for every output type.
 // ULP budget, softmax: exp < 1 ulp (exp-inl.h) + 0.5 ulp final rounding + sum error ~1e-9 relative -> <= 2 ULP.
 // Log-softmax: <= 1 ulp (two roundings at most, one where the result cancels) + the float-pair error of log(sum)
 // (2^-48 relative) -> <= 1 ULP measured, including outputs near 0, where log(sum) is formed as log1p(rest) with
@@ -59,6 +58,42 @@ struct ExpSum {
   double Total() const { return static_cast<double>(at_max) + rest; }
 };
 
+// The two forms of e = exp(x - offset) that softmax's first pass sums (and stores, for an f32 output), as functors
+// so that the half-precision finish (RescaleRecomputed) re-evaluates exactly the same e, bit for bit.
+//
+// ShiftedExp: exp(x - max) 2^kScaleLog2 with x - max carried exactly as a float pair (hi, also returned, and its
+// error). kMasked: exactly 0 for -inf arguments (ExpOfPairMasked).
+template <bool kMasked, SumOrder kOrder, int kScaleLog2, class D>
+struct ShiftedExp {
+  using V = hn::Vec<D>;
+  HWY_INLINE ShiftedExp(D d_in, float max) : d(d_in), neg_max(hn::Set(d_in, -max)) {}
+  HWY_INLINE V operator()(V v, V& hi) const {
+    V lo;
+    hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
+    return kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
+  }
+  HWY_INLINE V operator()(V v) const {
+    V hi;
+    return (*this)(v, hi);
+  }
+  D d;
+  V neg_max;
+};
+
+// ScaledExp: exp(x) 2^s = exp(x - offset), offset = -s ln 2, for a chunk whose max satisfies |max| <=
+// kScaledExpMaxAbs (kernels/exp-inl.h ExpScaled): the argument is x itself, no TwoSum, and -inf gives exactly 0.
+template <class D>
+struct ScaledExp {
+  using V = hn::Vec<D>;
+  HWY_INLINE ScaledExp(D d_in, float max)
+      : d(d_in), shift(ScaledExpShift(max)), clamp_at(hn::Set(d_in, max - 120.0f)), v_shift(hn::Set(d_in, shift)) {}
+  HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, clamp_at, v_shift); }
+  double Offset() const { return -static_cast<double>(shift) * 0.69314718055994530942; }
+  D d;
+  float shift;
+  V clamp_at, v_shift;
+};
+
 // Pass 2. kStore: also write e to y (softmax). kCountMax: count entries equal to the max instead of adding their
 // exact 1s to the f64 sum (log-softmax needs sum - 1 to full relative precision). kMasked: the row has -inf
 // entries or x - max may overflow, so exp must give exactly 0 for -inf arguments (ExpOfPairMasked).
@@ -77,13 +112,12 @@ HWY_INLINE ExpSum ExpPass(D d, const TX* x, float* y, size_t n, float max) {
   constexpr int kScaleLog2 = kCountMax ? 64 : 0;
   using V = hn::Vec<D>;
   V acc_hi = hn::Set(d, SumSeed<kSeeded>()), acc_lo = hn::Zero(d);
-  const V neg_max = hn::Set(d, -max);
   ExpSum sum;
   // Tail lanes are padded with the max itself (a cheap, benign argument of 0) and dropped through the mask.
+  const ShiftedExp<kMasked, kOrder, kScaleLog2, D> shifted_exp(d, max);
   const auto exp_of = [&](V v, auto... tail_mask) HWY_ATTR {
-    V lo;
-    const V hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
-    V e = kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
+    V hi;
+    V e = shifted_exp(v, hi);
     V e_sum = ValidLanes(e, tail_mask...);
     if (kCountMax) {
       const auto at_max = ValidMask(hn::Eq(hi, hn::Zero(d)), tail_mask...);
@@ -106,8 +140,11 @@ HWY_INLINE ExpSum ExpPass(D d, const TX* x, float* y, size_t n, float max) {
 
 // Whether exp(x - max) over a chunk with bounds `stats` (max >= stats.max) needs the masked exp: -inf entries, or a
 // range too wide for the unmasked one (ShiftNeedsMasking). One select more per vector.
+HWY_INLINE bool NeedsMasking(float max, bool all_finite, float min) {
+  return !all_finite || ShiftNeedsMasking(max, min);
+}
 HWY_INLINE bool NeedsMasking(float max, const MaxResult& stats) {
-  return !stats.all_finite || ShiftNeedsMasking(max, stats.min);
+  return NeedsMasking(max, stats.all_finite, stats.min);
 }
 
 // Calls fn(masked, order) with both as compile-time constants (std::integral_constant) for the runtime choice:
@@ -144,16 +181,15 @@ template <bool kStore, class D, class TX>
 HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max, double* offset) {
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
-  const float shift = ScaledExpShift(max);
-  *offset = -static_cast<double>(shift) * 0.69314718055994530942;
-  const V clamp_at = hn::Set(d, max - 120.0f), v_shift = hn::Set(d, shift);
+  const ScaledExp<D> scaled_exp(d, max);
+  *offset = scaled_exp.Offset();
   // One accumulator pair is enough: its loop-carried chain is one add (4 cycles) per vector, while the ~20
   // independent operations of each vector's exp take ~10 cycles of issue even at two FMA pipes, so the loop is
   // throughput-bound (checked in the generated code), and one pair keeps the summation order of the short-row path.
   V hi = hn::Set(d, kSeed), lo = hn::Zero(d);
   // Tail lanes are padded with -inf: the scaled exp gives exactly 0 for them, nothing to drop.
   const auto exp_of = [&](V v, auto...) HWY_ATTR {
-    const V e = ExpScaled(d, v, clamp_at, v_shift);
+    const V e = scaled_exp(v);
     AddToSum</*kSeeded=*/true>(hi, lo, e);
     return e;
   };
@@ -202,8 +238,8 @@ HWY_INLINE V MulByPair(V e, V hi, V lo) {
 }
 
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with
-// a NaN or +inf is only counted (not written); an all -inf chunk is empty (softmax with kStore writes its final
-// zeros; the recompute finish writes them itself: its masked exp of -inf is 0).
+// a NaN or +inf is only counted (not written); an all -inf chunk is empty (not written: MergeChunks makes its
+// finish a fill with 0, and the recompute finish's masked exp of -inf is 0).
 template <RowOp kOp, bool kStore, class D, class TX>
 HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
@@ -214,14 +250,7 @@ HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* 
     state->nan = counts.nan;
     state->pos_inf = counts.pos_inf;
     if (counts.nan != 0 || counts.pos_inf != 0) return;
-    if (counts.neg_inf == n) {
-      if (kSoftmax && kStore) {
-        ChunkFinish zeros{};
-        zeros.kind = ChunkFinish::kFill;
-        FinishSpecialChunk(d, x, y, n, zeros);
-      }
-      return;  // empty: max stays -inf
-    }
+    if (counts.neg_inf == n) return;  // empty: max stays -inf
   }
   state->max = max.max;
   state->min = max.min;
@@ -310,18 +339,40 @@ HWY_INLINE void SoftmaxRecomputeOutput(D d, const TX* x, TY* y, size_t n, const 
   });
 }
 
-// Softmax's three-pass finish: y holds exp(x - chunk max) (f32); one FMA with the float-pair scale rounds the
-// product once.
-template <class D>
-HWY_INLINE void RescaleStored(D d, float* y, size_t n, const ChunkFinish& finish) {
+// Softmax's three-pass finish: e holds exp(x - offset) in f32 (y itself for an f32 output, a stack buffer for a
+// half-precision one, ChunkedRow); one FMA with the float-pair scale rounds the product once (then the store rounds
+// it to y's type).
+template <class D, class TY>
+HWY_INLINE void RescaleStored(D d, const float* e, TY* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
   const V hi = hn::Set(d, finish.scale_hi);
   const V lo = hn::Set(d, finish.scale_lo);
-  MapRow(d, y, y, n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, hi, lo); });
+  MapRow(d, e, y, n, 0.0f, [&](V v, auto...) HWY_ATTR { return MulByPair(v, hi, lo); });
 }
-// Half-precision outputs never store e (they always recompute): nothing to instantiate.
-template <class D, class TY>
-HWY_INLINE void RescaleStored(D, TY*, size_t, const ChunkFinish&) {}
+
+// The same finish for a half-precision output whose e was not kept (rows of several chunks): e is re-evaluated
+// from x exactly as that pass computed it (the same functor on the same chunk max, so the same bits), then scaled
+// by the same float pair. So the f32 value is the f32 output's, and y is it rounded once to the output type: <= 2
+// f32 ulp + 0.5 ULP of the output type (< 1 ULP). Against the recompute finish (x - max - log(sum) carried exactly,
+// then ExpOfPair) it costs one exp without the two TwoSums: ~16 operations per vector instead of ~26.
+template <class D, class TX, class TY>
+HWY_INLINE void RescaleRecomputed(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
+  using V = hn::Vec<D>;
+  const V hi = hn::Set(d, finish.scale_hi);
+  const V lo = hn::Set(d, finish.scale_lo);
+  if (fabsf(finish.chunk_max) <= kScaledExpMaxAbs) {  // ChunkPassWith's choice
+    const ScaledExp<D> scaled_exp(d, finish.chunk_max);
+    MapRow(d, x, y, n, -std::numeric_limits<float>::infinity(),
+           [&](V v, auto...) HWY_ATTR { return MulByPair(scaled_exp(v), hi, lo); });
+    return;
+  }
+  WithShiftVariant(
+      NeedsMasking(finish.chunk_max, !finish.chunk_neg_inf, finish.chunk_min),
+      ShiftOrder(finish.chunk_max, finish.chunk_min), [&](auto masked, auto order) HWY_ATTR {
+        const ShiftedExp<decltype(masked)::value, decltype(order)::value, 0, D> shifted_exp(d, finish.chunk_max);
+        MapRow(d, x, y, n, finish.chunk_max, [&](V v, auto...) HWY_ATTR { return MulByPair(shifted_exp(v), hi, lo); });
+      });
+}
 
 // The f32 output a first pass may store e into: y itself when it is f32, none otherwise.
 HWY_INLINE float* StoredOutput(float* y) { return y; }
@@ -330,9 +381,10 @@ HWY_INLINE float* StoredOutput(TY*) {
   return nullptr;
 }
 
-// Second pass over a chunk, with what MergeChunks decided for it.
+// Second pass over a chunk, with what MergeChunks decided for it. stored: where the first pass stored e (f32; y
+// itself for an f32 output), or null when it did not (then a half-precision output re-evaluates e from x).
 template <RowOp kOp, class D, class TX, class TY>
-HWY_INLINE void ChunkFinishPass(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
+HWY_INLINE void ChunkFinishPass(D d, const TX* x, const float* stored, TY* y, size_t n, const ChunkFinish& finish) {
   if (finish.kind != ChunkFinish::kNormal) {
     FinishSpecialChunk(d, x, y, n, finish);
   } else if (kOp == RowOp::kSoftmax && finish.recompute) {
@@ -340,7 +392,13 @@ HWY_INLINE void ChunkFinishPass(D d, const TX* x, TY* y, size_t n, const ChunkFi
       SoftmaxRecomputeOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
     });
   } else if (kOp == RowOp::kSoftmax) {
-    RescaleStored(d, y, n, finish);
+    if constexpr (std::is_same<TY, float>::value) {
+      RescaleStored(d, stored, y, n, finish);
+    } else if (stored != nullptr) {
+      RescaleStored(d, stored, y, n, finish);
+    } else {
+      RescaleRecomputed(d, x, y, n, finish);
+    }
   } else {
     WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
       LogSoftmaxOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
@@ -358,25 +416,47 @@ HWY_NOINLINE void RowChunkPass(const TX* x, float* y, size_t n, bool store, Chun
 }
 
 template <RowOp kOp, class TX, class TY>
-HWY_NOINLINE void RowChunkFinish(const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
-  ChunkFinishPass<kOp>(hn::ScalableTag<float>(), x, y, n, finish);
+HWY_NOINLINE void RowChunkFinish(const TX* x, const float* stored, TY* y, size_t n, const ChunkFinish& finish) {
+  ChunkFinishPass<kOp>(hn::ScalableTag<float>(), x, stored, y, n, finish);
 }
 
+// Floats of the stack buffer in which a one-chunk softmax row with a half-precision output keeps e for the finish,
+// as an f32 output keeps it in y: one chunk, 64 KiB (the row then runs at the f32 row's speed plus the conversions,
+// instead of evaluating exp twice). The largest stack use of any kernel; documented in the README.
+inline constexpr size_t kStoredExpFloats = kMinChunkLength;
+
 // A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
-// as a row split across threads by the dispatch layer. The first pass stores e only into an f32 output.
+// as a row split across threads by the dispatch layer. The first pass stores e into an f32 output, or, for a
+// half-precision softmax output, into a stack buffer when the row is one chunk; otherwise the finish re-evaluates
+// it. Either way the bits are the f32 row's.
 template <RowOp kOp, class TX, class TY>
 HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n) {
+  const auto serial = [](size_t count, const auto& body) {
+    for (size_t c = 0; c < count; ++c) body(c);
+  };
+  constexpr bool kHalfSoftmax = kOp == RowOp::kSoftmax && !std::is_same<TY, float>::value;
+  if constexpr (kHalfSoftmax) {
+    if (n <= kStoredExpFloats) {
+      HWY_ALIGN float e[kStoredExpFloats];
+      RunChunkedRow(
+          /*log=*/false, /*f32_output=*/true, n, serial,
+          [&](size_t begin, size_t len, bool store, ChunkState* state) {
+            RowChunkPass<kOp>(x + begin, e + begin, len, store, state);
+          },
+          [&](size_t begin, size_t len, const ChunkFinish& finish) {
+            RowChunkFinish<kOp>(x + begin, e + begin, y + begin, len, finish);
+          });
+      return;
+    }
+  }
   float* const stored = StoredOutput(y);
   RunChunkedRow(
-      kOp == RowOp::kLogSoftmax, std::is_same<TY, float>::value, n,
-      [](size_t count, const auto& body) {
-        for (size_t c = 0; c < count; ++c) body(c);
-      },
+      kOp == RowOp::kLogSoftmax, std::is_same<TY, float>::value, n, serial,
       [&](size_t begin, size_t len, bool store, ChunkState* state) {
         RowChunkPass<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state);
       },
       [&](size_t begin, size_t len, const ChunkFinish& finish) {
-        RowChunkFinish<kOp>(x + begin, y + begin, len, finish);
+        RowChunkFinish<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, y + begin, len, finish);
       });
 }
 

@@ -41,8 +41,15 @@ TEST(RowChunks, SoftmaxMergeRescalesByChunkMax) {
   const double sum = 2.0 * std::exp(-2.0) + 1.5;
   EXPECT_NEAR(finish[0].scale_hi + static_cast<double>(finish[0].scale_lo), std::exp(-2.0) / sum, 1e-15);
   EXPECT_NEAR(finish[1].scale_hi + static_cast<double>(finish[1].scale_lo), 1.0 / sum, 1e-15);
-  EXPECT_EQ(finish[2].scale_hi, 0.0f);  // an all -inf chunk stays zero
-  for (const auto& f : finish) EXPECT_EQ(f.kind, ChunkFinish::kNormal);
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_EQ(finish[c].kind, ChunkFinish::kNormal);
+    // What a half-precision output's finish re-derives the first pass's exp from.
+    EXPECT_EQ(finish[c].chunk_max, states[c].max);
+    EXPECT_EQ(finish[c].chunk_min, states[c].min);
+  }
+  // An all -inf chunk is filled with 0 (it stored nothing).
+  EXPECT_EQ(finish[2].kind, ChunkFinish::kFill);
+  EXPECT_EQ(finish[2].fill, 0.0f);
 }
 
 // Log-softmax: entries at the row max are counted exactly; log(sum) = log1p(at_max - 1 + rest) keeps a tiny rest.

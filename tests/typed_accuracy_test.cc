@@ -80,17 +80,37 @@ TEST_P(TypedAccuracy, EveryTypePairWithinTheBound) {
   }
 }
 
-// A typed short row is the f32 row of its input widened, rounded once to the output type (the identity the typed
-// short rows are built on, kernels/short_rows_typed-inl.h): bit for bit, on batches (blocks of rows, groups of every
-// size, tails of every length) up to the short-row limit of 768. (Not claimed past it: the chunked path's finish
-// for a half-precision output recomputes exp from x, and its results differ from the f32 row's near underflow,
-// e.g. bf16 1.0e-38 where the f32 row has 0; both within the bound.)
+// A typed row is the f32 row of its input widened, rounded once to the output type: bit for bit. Short rows (up to
+// 768): the identity the typed short rows are built on (kernels/short_rows_typed-inl.h), on batches (blocks of rows,
+// groups of every size, tails of every length). Chunked rows (kernels/softmax-inl.h): softmax's finish for a
+// half-precision output re-evaluates the first pass's exp instead of reloading it, which must give the same bits,
+// in both forms of that exp (the scaled one, |max| <= 1024, and x - max as a pair beyond: the 1e4-shifted rows),
+// with -inf entries (the masked variants) and with chunks that are entirely -inf. (Rows from
+// kSoftmaxRecomputeFrom, 4M elements, recompute for every output type; not covered here.)
+void ExpectRowsAreTheF32ResultRoundedOnce(const RowEntryPoint& ep, const std::vector<float>& x, size_t rows, size_t n,
+                                          const char* what) {
+  const RowFn f32_fn = (ep.op == Op::kSoftmax) ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
+  const std::vector<float> widened = ep.Quantized(x.data(), x.size());
+  std::vector<float> want(x.size()), got(x.size());
+  ASSERT_EQ(f32_fn(rows, n, widened.data(), n, want.data(), n), SIMDMAX_OK);
+  ASSERT_EQ(ep.Run(rows, n, x.data(), n, got.data(), n), SIMDMAX_OK);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float expected = Quantize(ep.y_type, want[i]);
+    ASSERT_EQ(memcmp(&got[i], &expected, sizeof(float)), 0)
+        << ep.name << " " << what << " n=" << n << " rows=" << rows << " row " << i / n << " at " << i % n << ": got "
+        << got[i] << ", the f32 result rounded is " << expected;
+  }
+}
+
+bool IsHalfPrecisionPair(const RowEntryPoint& ep) {
+  return ep.typed_fn != nullptr && !(ep.x_type == SIMDMAX_F32 && ep.y_type == SIMDMAX_F32);
+}
+
 TEST_P(TypedAccuracy, HalfPrecisionShortRowIsTheF32ResultRoundedOnce) {
   const std::vector<size_t> lengths = {1, 2, 7, 16, 31, 64, 100, 255, 256, 257, 511, 767, 768};
   const std::vector<size_t> batches = {1, 3, 6, 17, 37};
   for (const RowEntryPoint& ep : RowEntryPoints()) {
-    if (ep.typed_fn == nullptr || (ep.x_type == SIMDMAX_F32 && ep.y_type == SIMDMAX_F32)) continue;
-    const RowFn f32_fn = (ep.op == Op::kSoftmax) ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
+    if (!IsHalfPrecisionPair(ep)) continue;
     for (size_t n : lengths) {
       for (size_t rows : batches) {
         if (n * rows > 40000) continue;
@@ -99,15 +119,29 @@ TEST_P(TypedAccuracy, HalfPrecisionShortRowIsTheF32ResultRoundedOnce) {
           const std::vector<float> row = MakeRow(kAllDistributions[r % 6], n, /*seed=*/r + 11);
           x.insert(x.end(), row.begin(), row.end());
         }
-        const std::vector<float> widened = ep.Quantized(x.data(), x.size());
-        std::vector<float> want(x.size()), got(x.size());
-        ASSERT_EQ(f32_fn(rows, n, widened.data(), n, want.data(), n), SIMDMAX_OK);
-        ASSERT_EQ(ep.Run(rows, n, x.data(), n, got.data(), n), SIMDMAX_OK);
-        for (size_t i = 0; i < x.size(); ++i) {
-          const float expected = Quantize(ep.y_type, want[i]);
-          ASSERT_EQ(memcmp(&got[i], &expected, sizeof(float)), 0)
-              << ep.name << " n=" << n << " rows=" << rows << " row " << i / n << " at " << i % n << ": got " << got[i]
-              << ", the f32 result rounded is " << expected;
+        ExpectRowsAreTheF32ResultRoundedOnce(ep, x, rows, n, "short rows");
+      }
+    }
+  }
+}
+
+TEST_P(TypedAccuracy, HalfPrecisionChunkedRowIsTheF32ResultRoundedOnce) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  std::vector<size_t> lengths = {769, 1000, 4097, 16384, 16385};
+  if (!EmulatedRun()) lengths.push_back(40000);  // three chunks
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    if (!IsHalfPrecisionPair(ep)) continue;
+    for (size_t n : lengths) {
+      for (Distribution dist : kAllDistributions) {
+        std::vector<float> x = MakeRow(dist, n, /*seed=*/n);
+        const std::vector<float> second = MakeRow(dist, n, /*seed=*/n + 1);
+        x.insert(x.end(), second.begin(), second.end());
+        ExpectRowsAreTheF32ResultRoundedOnce(ep, x, 2, n, DistributionName(dist));
+        for (size_t i = 0; i < 2 * n; i += 7) x[i] = -kInf;  // masked entries in every chunk
+        ExpectRowsAreTheF32ResultRoundedOnce(ep, x, 2, n, "with -inf entries");
+        if (n > 16384) {  // the first chunk (16384 elements) of the second row entirely -inf
+          for (size_t i = n; i < n + 16384; ++i) x[i] = -kInf;
+          ExpectRowsAreTheF32ResultRoundedOnce(ep, x, 2, n, "with an all -inf chunk");
         }
       }
     }
