@@ -14,27 +14,49 @@
 
 #include "dispatch/tbb_fork_join.h"
 #include "dispatch/thread_pool.h"
+#include "dispatch/thread_scratch.h"
 
 namespace simdmax {
+namespace {
+
+// Softmax rows of the chunked path with a half-precision output keep e in f32 scratch between their passes (the
+// kernels re-evaluate it without, kernels/softmax-inl.h); every other row needs none.
+bool WantsScratch(const RowOpKernels& kernels, const RowBatch& batch) {
+  return !kernels.log && batch.path == RowPath::kChunked && batch.y_type != ElementType::kF32 &&
+         !SoftmaxRecomputes(batch.cols);
+}
+
+// Rows [begin, end) on the calling thread, with that thread's scratch when the rows want it.
+void RowsOnThisThread(const RowOpKernels& kernels, const RowBatch& batch, size_t begin, size_t end) {
+  if (!WantsScratch(kernels, batch)) {
+    kernels.rows(batch, begin, end);
+    return;
+  }
+  RowBatch with_scratch = batch;
+  with_scratch.scratch = ThreadScratch(batch.cols);
+  kernels.rows(with_scratch, begin, end);
+}
+
+}  // namespace
 
 void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   const size_t threads = MaxThreads();
   const size_t cols = batch.cols;
   if (threads == 1 || rows * cols < kMinElementsPerTask) {
-    kernels.rows(batch, 0, rows);
+    RowsOnThisThread(kernels, batch, 0, rows);
     return;
   }
   const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
   const size_t concurrency = static_cast<size_t>(arena->max_concurrency());
   if (concurrency <= 1) {
-    kernels.rows(batch, 0, rows);
+    RowsOnThisThread(kernels, batch, 0, rows);
     return;
   }
   if (rows >= 2 * concurrency || ChunkCount(cols) < 2) {
     const size_t grain = std::max<size_t>(1, kMinElementsPerTask / cols);
     ParallelForIn(
         *arena, tbb::blocked_range<size_t>(0, rows, grain),
-        [&](const tbb::blocked_range<size_t>& range) { kernels.rows(batch, range.begin(), range.end()); },
+        [&](const tbb::blocked_range<size_t>& range) { RowsOnThisThread(kernels, batch, range.begin(), range.end()); },
         tbb::auto_partitioner());
     return;
   }
@@ -49,20 +71,22 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
         tbb::auto_partitioner());
   };
   const bool f32_output = batch.y_type == ElementType::kF32;
+  // The calling thread's scratch, shared by the row's chunks (each uses its own range of it).
+  float* const scratch = (!f32_output && WantsScratch(kernels, batch)) ? ThreadScratch(cols) : nullptr;
   for (size_t r = 0; r < rows; ++r) {
     const void* x = AdvanceElements(batch.x, r * batch.x_stride, batch.x_type);
     void* y = AdvanceElements(batch.y, r * batch.y_stride, batch.y_type);
-    // The first pass stores e only into an f32 output (RunChunkedRow passes store = false otherwise).
-    float* const stored = f32_output ? static_cast<float*>(y) : nullptr;
+    // e is stored into an f32 output, or into the scratch (null: the finish re-evaluates it).
+    float* const stored = f32_output ? static_cast<float*>(y) : scratch;
     RunChunkedRow(
-        kernels.log, f32_output, cols, parallel_chunks,
+        kernels.log, /*can_store=*/stored != nullptr, cols, parallel_chunks,
         [&](size_t begin, size_t len, bool store, ChunkState* state) {
           kernels.chunk_pass(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin, len,
                              store, state);
         },
         [&](size_t begin, size_t len, const ChunkFinish& finish) {
-          kernels.chunk_finish(AdvanceElements(x, begin, batch.x_type), AdvanceElements(y, begin, batch.y_type), len,
-                               finish);
+          kernels.chunk_finish(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin,
+                               AdvanceElements(y, begin, batch.y_type), len, finish);
         });
   }
 }

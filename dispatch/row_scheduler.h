@@ -20,7 +20,9 @@ inline constexpr size_t kMinElementsPerTask = 64 * 1024;
 //   parallel, the states are merged in chunk order on the calling thread, the finishes run in parallel.
 // Every path computes each row with the same chunks and the same merge order, so results are bit-identical for
 // every thread count. No heap allocation per call: chunk states live on the stack (kMaxChunksPerRow of them,
-// ~20 KiB); the TBB arena is created once per thread-limit setting.
+// ~20 KiB); the TBB arena is created once per thread-limit setting; softmax rows of the chunked path with a
+// half-precision output use each thread's scratch (dispatch/thread_scratch.h: allocated on a thread's first such
+// call, up to 1 MiB, kept), and give the same bits without it.
 void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows);
 
 }  // namespace simdmax

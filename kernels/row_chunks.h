@@ -178,14 +178,15 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
 // loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(begin, n, store, &state) and finish(begin, n, finish)
 // run the two chunk kernels on the chunk starting at element `begin` (the caller turns that into pointers of its
 // element types). The chunking, the recompute choice and the merge order live only here, so a row gives the same
-// bits whichever executor ran its chunks. f32_output: whether y is f32, i.e. can hold the stored e.
+// bits whichever executor ran its chunks. can_store: whether there is f32 space for e (an f32 y, or scratch for a
+// half-precision one); either way the finish gives the same bits (kernels/softmax-inl.h RescaleRecomputed).
 template <class ForEachChunk, class Pass, class Finish>
-inline void RunChunkedRow(bool log, bool f32_output, size_t n, const ForEachChunk& for_each_chunk, const Pass& pass,
+inline void RunChunkedRow(bool log, bool can_store, size_t n, const ForEachChunk& for_each_chunk, const Pass& pass,
                           const Finish& finish) {
   const size_t chunk = ChunkLength(n);
   const size_t count = ChunkCount(n);
   const bool recompute = !log && SoftmaxRecomputes(n);
-  const bool store = !log && !recompute && f32_output;
+  const bool store = !log && !recompute && can_store;
   const auto length = [&](size_t c) { return n - c * chunk < chunk ? n - c * chunk : chunk; };
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finishes[kMaxChunksPerRow];

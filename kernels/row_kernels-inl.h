@@ -43,7 +43,7 @@ HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_
   const TX* x = static_cast<const TX*>(batch.x);
   TY* y = static_cast<TY*>(batch.y);
   for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<kOp>(x + r * batch.x_stride, y + r * batch.y_stride, batch.cols);
+    ChunkedRow<kOp>(x + r * batch.x_stride, y + r * batch.y_stride, batch.cols, batch.scratch);
   }
 }
 
@@ -53,9 +53,8 @@ HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, 
 }
 
 template <RowOp kOp, class TX, class TY>
-HWY_NOINLINE void TypedChunkFinish(const void* x, void* y, size_t n, const ChunkFinish& finish) {
-  TY* const out = static_cast<TY*>(y);
-  RowChunkFinish<kOp>(static_cast<const TX*>(x), StoredOutput(out), out, n, finish);
+HWY_NOINLINE void TypedChunkFinish(const void* x, const float* stored, void* y, size_t n, const ChunkFinish& finish) {
+  RowChunkFinish<kOp>(static_cast<const TX*>(x), stored, static_cast<TY*>(y), n, finish);
 }
 
 // The kernels of one row op for input type TX and output type TY.

@@ -446,7 +446,7 @@ HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs& p, size_t n, const Shor
       ShortLogSoftmaxScaled<kRows>(d, p, n, b);
     }
   } else if (kind == ShortRowKind::kSpecial) {
-    for (size_t r = 0; r < kRows; ++r) ChunkedRow<kOp>(p.x[r], p.y[r], n);
+    for (size_t r = 0; r < kRows; ++r) ChunkedRow<kOp>(p.x[r], p.y[r], n, /*scratch=*/nullptr);  // f32 rows
   } else {
     ShortRowsWith<kRows, kOp>(d, p, n, b, kind == ShortRowKind::kMasked);
   }

@@ -420,38 +420,19 @@ HWY_NOINLINE void RowChunkFinish(const TX* x, const float* stored, TY* y, size_t
   ChunkFinishPass<kOp>(hn::ScalableTag<float>(), x, stored, y, n, finish);
 }
 
-// Floats of the stack buffer in which a one-chunk softmax row with a half-precision output keeps e for the finish,
-// as an f32 output keeps it in y: one chunk, 64 KiB (the row then runs at the f32 row's speed plus the conversions,
-// instead of evaluating exp twice). The largest stack use of any kernel; documented in the README.
-inline constexpr size_t kStoredExpFloats = kMinChunkLength;
-
 // A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
-// as a row split across threads by the dispatch layer. The first pass stores e into an f32 output, or, for a
-// half-precision softmax output, into a stack buffer when the row is one chunk; otherwise the finish re-evaluates
-// it. Either way the bits are the f32 row's.
+// as a row split across threads by the dispatch layer. The first pass stores e into an f32 output, or into
+// `scratch` (n floats, or null) for a half-precision one; without scratch the finish re-evaluates it. Either way
+// the bits are the f32 row's.
 template <RowOp kOp, class TX, class TY>
-HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n) {
-  const auto serial = [](size_t count, const auto& body) {
-    for (size_t c = 0; c < count; ++c) body(c);
-  };
-  constexpr bool kHalfSoftmax = kOp == RowOp::kSoftmax && !std::is_same<TY, float>::value;
-  if constexpr (kHalfSoftmax) {
-    if (n <= kStoredExpFloats) {
-      HWY_ALIGN float e[kStoredExpFloats];
-      RunChunkedRow(
-          /*log=*/false, /*f32_output=*/true, n, serial,
-          [&](size_t begin, size_t len, bool store, ChunkState* state) {
-            RowChunkPass<kOp>(x + begin, e + begin, len, store, state);
-          },
-          [&](size_t begin, size_t len, const ChunkFinish& finish) {
-            RowChunkFinish<kOp>(x + begin, e + begin, y + begin, len, finish);
-          });
-      return;
-    }
-  }
-  float* const stored = StoredOutput(y);
+HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n, float* scratch) {
+  float* const output = StoredOutput(y);
+  float* const stored = output != nullptr ? output : scratch;
   RunChunkedRow(
-      kOp == RowOp::kLogSoftmax, std::is_same<TY, float>::value, n, serial,
+      kOp == RowOp::kLogSoftmax, /*can_store=*/stored != nullptr, n,
+      [](size_t count, const auto& body) {
+        for (size_t c = 0; c < count; ++c) body(c);
+      },
       [&](size_t begin, size_t len, bool store, ChunkState* state) {
         RowChunkPass<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state);
       },

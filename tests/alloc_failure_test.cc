@@ -206,4 +206,31 @@ TEST(AllocationFailure, RowOpArenaIsOutOfMemoryAndWritesNothing) {
   simdmax_set_max_threads(0);
 }
 
+// Softmax rows of the chunked path with a half-precision output keep exp in the thread's scratch
+// (dispatch/thread_scratch.h); when it cannot be allocated they re-evaluate it: the call still succeeds, with the
+// same bits.
+TEST(AllocationFailure, HalfOutputScratchFailureKeepsTheBits) {
+  constexpr size_t kCols = 20000;  // two chunks
+  std::vector<uint16_t> x(kCols);
+  for (size_t i = 0; i < kCols; ++i) x[i] = static_cast<uint16_t>(0x3F80u + (i * 37u) % 512u - 256u);  // bf16
+  for (simdmax_dtype y_type : {SIMDMAX_BF16, SIMDMAX_F16}) {
+    std::vector<uint16_t> want(kCols), got(kCols);
+    simdmax_status status = SIMDMAX_ERROR_INTERNAL;
+    bool failed = false;
+    std::thread worker([&] {  // a fresh thread: its scratch is empty, so the call must allocate
+      InjectFailure inject(0, Failure::kBadAlloc);
+      status = simdmax_softmax(1, kCols, SIMDMAX_BF16, x.data(), kCols, y_type, got.data(), kCols);
+      failed = inject.failed();
+    });
+    worker.join();
+    ASSERT_TRUE(failed) << "the call made no allocation: nothing was tested";
+    ASSERT_EQ(status, SIMDMAX_OK);
+    std::thread again([&] {  // with memory
+      ASSERT_EQ(simdmax_softmax(1, kCols, SIMDMAX_BF16, x.data(), kCols, y_type, want.data(), kCols), SIMDMAX_OK);
+    });
+    again.join();
+    EXPECT_EQ(memcmp(got.data(), want.data(), kCols * sizeof(uint16_t)), 0) << y_type;
+  }
+}
+
 }  // namespace
