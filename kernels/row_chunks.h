@@ -61,19 +61,20 @@ struct ChunkState {
   float max;       // -inf: every entry -inf (empty for the sum)
   float min;       // of the chunk's entries, when it is not empty
   size_t at_max;   // entries equal to max (counted by log-softmax only; softmax adds them to rest)
-  double rest;     // sum of exp(x - max) over the other entries
+  double rest;     // sum of the other entries' terms (below)
   size_t nan;      // NaN entries (then the chunk was not written)
   size_t pos_inf;  // +inf entries (likewise)
   bool neg_inf;    // the chunk holds -inf entries (masked positions)
-  // What the first pass summed (and stored): exp(x - offset). offset = max for the x - max form; softmax chunks with
-  // |max| <= 1024 use the scaled exp, exp(x) * 2^s = exp(x - offset) with offset = -s * ln 2 (kernels/exp-inl.h).
-  double offset;
+  // What the first pass summed (and softmax stored) per entry: exp(x - max) (the x - max form), or, when `scaled`,
+  // the scaled exp exp(x) * 2^shift (kernels/exp-inl.h; softmax chunks with |max| <= 1024, log-softmax chunks with
+  // |max| <= 128, where the max's own term is ~2^1 resp. ~2^32).
+  bool scaled;
+  float shift;  // s, an integer (scaled only)
 };
 
 inline ChunkState EmptyChunkState() {
   ChunkState state{};
   state.max = -std::numeric_limits<float>::infinity();
-  state.offset = state.max;
   return state;
 }
 
@@ -95,9 +96,24 @@ struct ChunkFinish {
   bool chunk_neg_inf;
 };
 
-// exp(offset - max): what turns a chunk's exp(x - offset) into exp(x - max). In f64: ~1e-16 relative (the offset of
-// a scaled chunk, -s ln 2, carries ~|s| 2^-53 absolute error: ~1e-13 relative at |s| = 1500, far below a float ulp).
-inline double ChunkWeight(const ChunkState& state, float max) { return ::exp(state.offset - static_cast<double>(max)); }
+// What turns a chunk's terms into exp(x - max) for the row max: exp(max_c - max) for the x - max form (exactly 1
+// for a chunk that holds the row max); exp(-s ln2 - max) for scaled terms, formed as 2^-(s + m) exp(m ln2 - max)
+// with m = round(max log2 e): m ln2 is carried as m ln2_hi + m ln2_lo (ln2_hi has 32 significant bits, so m ln2_hi
+// and its difference with max are exact), so the factor is good to ~2^-52 (one libm exp), as short rows' log(sum)
+// (kernels/short_rows-inl.h LogOfScaledSums). That keeps log-softmax's float-pair budget for log(sum) (2^-48
+// relative) where a tiny output cancels against it.
+inline double ChunkWeight(const ChunkState& state, float max) {
+  const double row_max = static_cast<double>(max);
+  if (!state.scaled) return ::exp(static_cast<double>(state.max) - row_max);
+  // A row max far beyond any scaled chunk's (|max_c| <= 1024): the factor is below 2^-1400, 0 in f64; this form
+  // keeps m ln2_hi exact (|m| < 2^12) and the exponent an int.
+  if (!(fabs(row_max) <= 2048.0)) return ::exp(-static_cast<double>(state.shift) * 0.69314718055994530942 - row_max);
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // fdlibm's split of ln 2
+  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  const double m = ::nearbyint(row_max * 1.44269504088896340736);
+  const double t = (m * kLn2Hi - row_max) + m * kLn2Lo;
+  return ::ldexp(::exp(t), -static_cast<int>(static_cast<double>(state.shift) + m));
+}
 
 // Merges the chunk states of a row in chunk order and returns the finish of every chunk in `finish`.
 // log: log-softmax (else softmax); recompute: softmax's two-pass form (SoftmaxRecomputes). Pure scalar arithmetic
@@ -132,11 +148,16 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
   for (size_t c = 0; c < count; ++c) {
     if (states[c].max == -kInf) continue;
     if (states[c].min < min) min = states[c].min;
-    if (states[c].offset == max) {
+    if (states[c].max == max) {
+      // Its entries at the max are the row's: counted exactly (log-softmax; softmax counts none).
       at_max += states[c].at_max;
-      rest += states[c].rest;
+      rest += states[c].scaled ? ChunkWeight(states[c], max) * states[c].rest : states[c].rest;
     } else {
-      rest += ChunkWeight(states[c], max) * (states[c].rest + static_cast<double>(states[c].at_max));
+      // The entries at the chunk's own max each contribute exp(max_c - max) (in the x - max form their term was
+      // exactly 1, so the chunk weight; scaled, it was exp(max_c) 2^s, not 1).
+      const double at_max_terms =
+          static_cast<double>(states[c].at_max) * ::exp(static_cast<double>(states[c].max) - static_cast<double>(max));
+      rest += ChunkWeight(states[c], max) * states[c].rest + at_max_terms;
     }
   }
   // log(sum) = log1p(sum - 1): exact entries at the max are counted (log-softmax), so sum - 1 keeps full relative

@@ -88,7 +88,6 @@ struct ScaledExp {
   HWY_INLINE ScaledExp(D d_in, float max)
       : d(d_in), shift(ScaledExpShift(max)), clamp_at(hn::Set(d_in, max - 120.0f)), v_shift(hn::Set(d_in, shift)) {}
   HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, clamp_at, v_shift); }
-  double Offset() const { return -static_cast<double>(shift) * 0.69314718055994530942; }
   D d;
   float shift;
   V clamp_at, v_shift;
@@ -176,13 +175,12 @@ HWY_INLINE ExpSum ExpSumFor(D d, const TX* x, float* y, size_t n, float max, con
 // Softmax's pass with the scaled exp (kernels/exp-inl.h ExpScaled), for a chunk whose max satisfies |max| <=
 // kScaledExpMaxAbs (any entries <= max, -inf included, no NaN): e = exp(x) 2^s = exp(x - offset) with
 // offset = -s ln 2, stored to y if kStore, summed with the seeded compensated sum (every term <= 2^1.5 < 4, the
-// seed). No TwoSum, no masked variant: ~10 operations per vector fewer than ExpPass. Returns the sum; *offset is set.
+// seed). No TwoSum, no masked variant: ~10 operations per vector fewer than ExpPass. Returns the sum.
 template <bool kStore, class D, class TX>
-HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max, double* offset) {
+HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max) {
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
   const ScaledExp<D> scaled_exp(d, max);
-  *offset = scaled_exp.Offset();
   // One accumulator pair is enough: its loop-carried chain is one add (4 cycles) per vector, while the ~20
   // independent operations of each vector's exp take ~10 cycles of issue even at two FMA pipes, so the loop is
   // throughput-bound (checked in the generated code), and one pair keeps the summation order of the short-row path.
@@ -200,6 +198,32 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max,
     VisitRow(d, x, n, kNegInf, exp_of);
   }
   return SumTotalFrom(d, hi, lo, kSeed);
+}
+
+// Log-softmax's pass with the scaled exp, for a chunk whose max satisfies |max| <= kScaledLogExpMaxAbs (any
+// entries <= max, -inf included, no NaN): the short rows' sum (kernels/short_rows-inl.h ShortLogScaledSums) on one
+// chunk. Terms exp(x) 2^s with log-softmax's shift (the max's term ~2^32, so terms far below FLT_MIN relative to
+// the max are still normal floats); the entries equal to the max are counted exactly (*at_max) and left out of the
+// sum, which log1p needs to full relative accuracy; the others are summed in f64 (two accumulators, the lower and
+// upper lanes: a chunk's <= 16384 terms cost <= ~2^-39 relative, far inside the budget of log(sum)). Against
+// ExpPass: no TwoSum, no variants, no compensated f32 sum.
+template <class D, class TX>
+HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t* at_max) {
+  using V = hn::Vec<D>;
+  const V clamp_at = hn::Set(d, max - kScaledLogExpClamp);
+  const V shift = hn::Set(d, ScaledLogExpShift(max));
+  const V v_max = hn::Set(d, max);
+  F64SumVec<D> lower = F64SumZero(d), upper = F64SumZero(d);
+  size_t count = 0;
+  // Tail lanes are padded with -inf: a term of exactly 0, never equal to the (finite) max.
+  VisitRow(d, x, n, -std::numeric_limits<float>::infinity(), [&](V v, auto...) HWY_ATTR {
+    const V e = ExpScaled(d, v, clamp_at, shift);
+    const auto is_max = hn::Eq(v, v_max);
+    count += hn::CountTrue(d, is_max);
+    AddToF64Sum(d, lower, upper, hn::IfThenZeroElse(is_max, e));
+  });
+  *at_max = count;
+  return F64SumTotal(d, lower, upper);
 }
 
 // 1/sum as a float pair (hi, lo): e * hi + e * lo (MulByPair) is rounded once (one FMA) instead of twice (rounded
@@ -254,11 +278,19 @@ HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* 
   }
   state->max = max.max;
   state->min = max.min;
-  state->offset = max.max;
+  state->scaled = false;
   state->neg_inf = !max.all_finite;  // no NaN or +inf here: the non-finite entries are -inf
   if (kSoftmax && fabsf(max.max) <= kScaledExpMaxAbs) {
     state->at_max = 0;
-    state->rest = ScaledExpPass<kStore>(d, x, y, n, max.max, &state->offset);
+    state->scaled = true;
+    state->shift = ScaledExpShift(max.max);
+    state->rest = ScaledExpPass<kStore>(d, x, y, n, max.max);
+    return;
+  }
+  if (!kSoftmax && fabsf(max.max) <= kScaledLogExpMaxAbs) {
+    state->scaled = true;
+    state->shift = ScaledLogExpShift(max.max);
+    state->rest = ScaledLogExpPass(d, x, n, max.max, &state->at_max);
     return;
   }
   // The unmasked exp leaves a residue below FLT_MIN (or, scaled for log-softmax, below 2^-64 FLT_MIN) for the

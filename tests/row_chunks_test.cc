@@ -26,7 +26,7 @@ TEST(RowChunks, ChunkLengthIsBoundedAndCoversTheRow) {
 ChunkState State(float max, double rest, size_t at_max = 0) {
   ChunkState s = EmptyChunkState();
   s.max = max;
-  s.offset = max;  // the x - max form: exp(x - max) was summed
+  s.scaled = false;  // the x - max form: exp(x - max) was summed
   s.min = max - 1.0f;
   s.rest = rest;
   s.at_max = at_max;
