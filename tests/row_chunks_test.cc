@@ -62,6 +62,26 @@ TEST(RowChunks, LogSoftmaxMergeKeepsTinyRest) {
   EXPECT_EQ(finish[0].max, 5.0f);
 }
 
+// Scaled chunks (the first pass summed exp(x) 2^s): the merge turns their terms into exp(x - max) with
+// 2^-s exp(-max), and weighs the entries at a chunk's own max by exp(max_c - max) (their term was exp(max_c) 2^s,
+// not 1). Expected values from the definitions, in long double.
+TEST(RowChunks, LogSoftmaxMergeOfScaledChunks) {
+  ChunkState below = State(1.0f, /*rest=*/3.0e9, /*at_max=*/2);  // max 1 < the row max 3
+  below.scaled = true;
+  below.shift = 31.0f;
+  ChunkState top = State(3.0f, /*rest=*/5.0e8, /*at_max=*/1);  // holds the row max
+  top.scaled = true;
+  top.shift = 28.0f;
+  const ChunkState states[] = {below, top};
+  ChunkFinish finish[2];
+  MergeChunks(/*log=*/true, /*recompute=*/false, states, 2, finish);
+  const long double sum = 1.0L + 2.0L * std::exp(-2.0L) + 3.0e9L * std::ldexp(std::exp(-3.0L), -31) +
+                          5.0e8L * std::ldexp(std::exp(-3.0L), -28);
+  const double want = static_cast<double>(std::log(sum));
+  EXPECT_NEAR(finish[0].log_hi + static_cast<double>(finish[0].log_lo), want, 1e-15);
+  EXPECT_EQ(finish[1].max, 3.0f);
+}
+
 TEST(RowChunks, SpecialValuePrecedence) {
   ChunkState nan_chunk = EmptyChunkState();
   nan_chunk.nan = 1;
