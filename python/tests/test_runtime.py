@@ -84,3 +84,48 @@ def test_tolerance_report_checks_every_target(capsys):
     for t in simdmax.targets():
         assert f"| {t} | log_softmax | bf16 -> bf16 |" in text
     assert " 0 over their bound" in text
+
+
+def test_the_gil_is_released_during_kernels():
+    # Python threads run kernels in parallel only if the binding drops the GIL inside the C call. Observed without
+    # timing the kernel: while one thread is inside a long softmax call, the main thread keeps running Python code.
+    # With the GIL held, no main-thread iteration could be stamped between the worker's stamp just before the call
+    # and the call's return (the worker holds the GIL through both); with it released they run all along. The
+    # window checked is the first half of the call (at most 5 ms), which the GIL switch after the call cannot reach.
+    import time
+
+    x = np.random.default_rng(12).standard_normal((1, 1 << 24)).astype(np.float32)
+    out = np.empty_like(x)
+    simdmax.set_max_threads(1)
+    stamps, span, done = [], [], threading.Event()
+
+    def work():
+        t0 = time.perf_counter()
+        simdmax.softmax(x, out=out)
+        span.extend([t0, time.perf_counter()])
+        done.set()
+
+    try:
+        worker = threading.Thread(target=work)
+        worker.start()
+        while not done.is_set():
+            stamps.append(time.perf_counter())
+        worker.join()
+    finally:
+        simdmax.set_max_threads(0)
+    t0, t1 = span
+    if t1 - t0 < 0.002:
+        pytest.skip(f"the call took {1e3 * (t1 - t0):.2f} ms: too short to observe")
+    window_end = t0 + min(0.5 * (t1 - t0), 0.005)
+    inside = sum(1 for t in stamps if t0 < t < window_end)
+    assert inside >= 10, f"{inside} main-thread iterations during the first part of a {1e3 * (t1 - t0):.1f} ms call"
+    np.testing.assert_allclose(out.sum(), 1.0, rtol=1e-5)
+
+
+def test_out_of_memory_becomes_memory_error():
+    # The status mapping every call goes through (simdmax._errors.check), with the library's own message. (A real
+    # OUT_OF_MEMORY needs an allocation that fails; the C suite injects those, tests/alloc_failure_test.cc.)
+    with pytest.raises(MemoryError) as e:
+        simdmax._errors.check(8, "attention")
+    assert isinstance(e.value, simdmax.Error) and e.value.status == 8
+    assert "out of memory" in str(e.value) and str(e.value).startswith("attention: ")
