@@ -59,17 +59,18 @@ struct ExpSum {
 };
 
 // The two forms of e = exp(x - offset) that softmax's first pass sums (and stores, for an f32 output), as functors
-// so that the half-precision finish (RescaleRecomputed) re-evaluates exactly the same e, bit for bit.
+// so that the half-precision finish (RescaleRecomputed) re-evaluates exactly the same e, bit for bit. They hold
+// scalars, not vectors (SVE vectors are sizeless and cannot be members); the broadcasts are loop-invariant and
+// hoisted out of the row loops once inlined.
 //
 // ShiftedExp: exp(x - max) 2^kScaleLog2 with x - max carried exactly as a float pair (hi, also returned, and its
 // error). kMasked: exactly 0 for -inf arguments (ExpOfPairMasked).
 template <bool kMasked, SumOrder kOrder, int kScaleLog2, class D>
 struct ShiftedExp {
   using V = hn::Vec<D>;
-  HWY_INLINE ShiftedExp(D d_in, float max) : d(d_in), neg_max(hn::Set(d_in, -max)) {}
   HWY_INLINE V operator()(V v, V& hi) const {
     V lo;
-    hi = TwoSumOrdered<kOrder>(v, neg_max, lo);
+    hi = TwoSumOrdered<kOrder>(v, hn::Set(d, -max), lo);
     return kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
   }
   HWY_INLINE V operator()(V v) const {
@@ -77,7 +78,7 @@ struct ShiftedExp {
     return (*this)(v, hi);
   }
   D d;
-  V neg_max;
+  float max;
 };
 
 // ScaledExp: exp(x) 2^s = exp(x - offset), offset = -s ln 2, for a chunk whose max satisfies |max| <=
@@ -85,12 +86,11 @@ struct ShiftedExp {
 template <class D>
 struct ScaledExp {
   using V = hn::Vec<D>;
-  HWY_INLINE ScaledExp(D d_in, float max)
-      : d(d_in), shift(ScaledExpShift(max)), clamp_at(hn::Set(d_in, max - 120.0f)), v_shift(hn::Set(d_in, shift)) {}
-  HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, clamp_at, v_shift); }
+  HWY_INLINE ScaledExp(D d_in, float max) : d(d_in), shift(ScaledExpShift(max)), clamp_at(max - 120.0f) {}
+  HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, hn::Set(d, clamp_at), hn::Set(d, shift)); }
   D d;
   float shift;
-  V clamp_at, v_shift;
+  float clamp_at;
 };
 
 // Pass 2. kStore: also write e to y (softmax). kCountMax: count entries equal to the max instead of adding their
@@ -113,7 +113,7 @@ HWY_INLINE ExpSum ExpPass(D d, const TX* x, float* y, size_t n, float max) {
   V acc_hi = hn::Set(d, SumSeed<kSeeded>()), acc_lo = hn::Zero(d);
   ExpSum sum;
   // Tail lanes are padded with the max itself (a cheap, benign argument of 0) and dropped through the mask.
-  const ShiftedExp<kMasked, kOrder, kScaleLog2, D> shifted_exp(d, max);
+  const ShiftedExp<kMasked, kOrder, kScaleLog2, D> shifted_exp{d, max};
   const auto exp_of = [&](V v, auto... tail_mask) HWY_ATTR {
     V hi;
     V e = shifted_exp(v, hi);
@@ -401,7 +401,7 @@ HWY_INLINE void RescaleRecomputed(D d, const TX* x, TY* y, size_t n, const Chunk
   WithShiftVariant(
       NeedsMasking(finish.chunk_max, !finish.chunk_neg_inf, finish.chunk_min),
       ShiftOrder(finish.chunk_max, finish.chunk_min), [&](auto masked, auto order) HWY_ATTR {
-        const ShiftedExp<decltype(masked)::value, decltype(order)::value, 0, D> shifted_exp(d, finish.chunk_max);
+        const ShiftedExp<decltype(masked)::value, decltype(order)::value, 0, D> shifted_exp{d, finish.chunk_max};
         MapRow(d, x, y, n, finish.chunk_max, [&](V v, auto...) HWY_ATTR { return MulByPair(shifted_exp(v), hi, lo); });
       });
 }
