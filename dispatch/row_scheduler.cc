@@ -72,7 +72,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
   };
   const bool f32_output = batch.y_type == ElementType::kF32;
   // The calling thread's scratch, shared by the row's chunks (each uses its own range of it).
-  float* const scratch = (!f32_output && WantsScratch(kernels, batch)) ? ThreadScratch(cols) : nullptr;
+  float* const scratch = WantsScratch(kernels, batch) ? ThreadScratch(cols) : nullptr;
   for (size_t r = 0; r < rows; ++r) {
     const void* x = AdvanceElements(batch.x, r * batch.x_stride, batch.x_type);
     void* y = AdvanceElements(batch.y, r * batch.y_stride, batch.y_type);

@@ -49,10 +49,9 @@ inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLeng
 #endif
 inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
 // The same for every output type. A half-precision y cannot hold e (rounding e and then the rescaled product would
-// cost ~1.5 ULP of the output type), so below the crossover the first pass only sums and the finish re-evaluates e
-// from x, bit for bit as the first pass computed it, before the same rescaling (kernels/softmax-inl.h
-// RescaleRecomputed): one exp more per element than the f32 output's three passes, but fewer operations than the
-// recompute finish, and the result is the f32 output rounded once.
+// cost ~1.5 ULP of the output type), so below the crossover e goes to f32 scratch (RowBatch::scratch), or, without
+// it, the finish re-evaluates e from x bit for bit (kernels/softmax-inl.h RescaleRecomputed): either way the result
+// is the f32 output rounded once.
 inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
@@ -96,6 +95,11 @@ struct ChunkFinish {
   bool chunk_neg_inf;
 };
 
+// fdlibm's split of ln 2 (kLn2Hi has 32 significant bits), for m ln2 carried exactly in f64: the chunk weights below
+// and the short rows' log(sum) (kernels/short_rows-inl.h LogOfScaledSums).
+inline constexpr double kLn2HiF64 = 6.93147180369123816490e-01;
+inline constexpr double kLn2LoF64 = 1.90821492927058770002e-10;
+
 // What turns a chunk's terms into exp(x - max) for the row max: exp(max_c - max) for the x - max form (exactly 1
 // for a chunk that holds the row max); exp(-s ln2 - max) for scaled terms, formed as 2^-(s + m) exp(m ln2 - max)
 // with m = round(max log2 e): m ln2 is carried as m ln2_hi + m ln2_lo (ln2_hi has 32 significant bits, so m ln2_hi
@@ -108,10 +112,8 @@ inline double ChunkWeight(const ChunkState& state, float max) {
   // A row max far beyond any scaled chunk's (|max_c| <= 1024): the factor is below 2^-1400, 0 in f64; this form
   // keeps m ln2_hi exact (|m| < 2^12) and the exponent an int.
   if (!(fabs(row_max) <= 2048.0)) return ::exp(-static_cast<double>(state.shift) * 0.69314718055994530942 - row_max);
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // fdlibm's split of ln 2
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const double m = ::nearbyint(row_max * 1.44269504088896340736);
-  const double t = (m * kLn2Hi - row_max) + m * kLn2Lo;
+  const double t = (m * kLn2HiF64 - row_max) + m * kLn2LoF64;
   return ::ldexp(::exp(t), -static_cast<int>(static_cast<double>(state.shift) + m));
 }
 
@@ -155,8 +157,10 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
     } else {
       // The entries at the chunk's own max each contribute exp(max_c - max) (in the x - max form their term was
       // exactly 1, so the chunk weight; scaled, it was exp(max_c) 2^s, not 1).
-      const double at_max_terms =
-          static_cast<double>(states[c].at_max) * ::exp(static_cast<double>(states[c].max) - static_cast<double>(max));
+      const double at_max_terms = states[c].at_max == 0
+                                      ? 0.0
+                                      : static_cast<double>(states[c].at_max) *
+                                            ::exp(static_cast<double>(states[c].max) - static_cast<double>(max));
       rest += ChunkWeight(states[c], max) * states[c].rest + at_max_terms;
     }
   }

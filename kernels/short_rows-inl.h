@@ -257,8 +257,8 @@ struct ScaledLogSums {
 // (2^-48) of log(sum). Then log1p(at_max - 1 + rest * factor). All rows of all groups in flight go through one pass
 // of full f64 vectors: the Exp and Log1p chains (~100 cycles each) are paid once per 16 rows, not once per group.
 HWY_INLINE void LogOfScaledSums(ScaledLogSums& s, size_t count) {
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // fdlibm's split of ln 2
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kLn2Hi = kLn2HiF64;  // kernels/row_chunks.h
+  constexpr double kLn2Lo = kLn2LoF64;
   constexpr double kUnscale = 1.0 / 4294967296.0;  // 2^-32, exact
   static_assert(kScaledLogExpScaleLog2 == 32, "kUnscale is 2^-kScaledLogExpScaleLog2");
 #if HWY_TARGET == HWY_SCALAR
