@@ -50,7 +50,8 @@ def round_to(ref, kind):
     if kind == "f32":
         return r64.astype(np.float32)
     if kind == "f16":
-        return r64.astype(np.float16)
+        with np.errstate(over="ignore"):  # beyond 65504 the correct rounding is inf
+            return r64.astype(np.float16)
     lo = (r64.astype(np.float32).view(np.uint32) & np.uint32(0xFFFF0000)).view(np.float32)  # toward zero
     lo_bits = (lo.view(np.uint32) >> 16).astype(np.uint16)
     hi_bits = (lo_bits.astype(np.uint32) + 1).astype(np.uint16)

@@ -23,3 +23,26 @@ def target(request):
     """Runs the test once per target this CPU supports (process-wide selection, restored afterwards)."""
     with simdmax.select_target(request.param):
         yield request.param
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Prints (and writes to torch_comparison.md) the tables test_torch_comparison.py collected, when it ran."""
+    import sys
+    report = getattr(sys.modules.get("test_torch_comparison"), "REPORT", None)
+    if not report or not (report["rows"] or report["attention"]):
+        return
+    lines = [f"simdmax and PyTorch against the exact value (this CPU's default target {simdmax.selected_target()}; "
+             "'closer / farther': share of outputs whose ULP distance is smaller / larger than torch's):", ""]
+    if report["rows"]:
+        lines += ["| op | dtype | shape | simdmax max ULP | torch max ULP | simdmax correctly rounded |"
+                  " torch correctly rounded | simdmax closer / farther |", "|---|---|---|---|---|---|---|---|"]
+        lines += report["rows"] + [""]
+    if report["attention"]:
+        lines += ["Attention, max |out - exact| / max |v| (torch: scores, softmax and weighted sum in float32):", "",
+                  "| mask | dtype | shape | simdmax | torch |", "|---|---|---|---|---|"]
+        lines += report["attention"]
+    terminalreporter.write_line("")
+    for line in lines:
+        terminalreporter.write_line(line)
+    with open("torch_comparison.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
