@@ -59,19 +59,25 @@ HWY_INLINE hn::Vec<D> WidenBF16(D d, hn::Vec<Bits16<D>> bits) {
 // f32 -> bf16, nearest even: adding 0x7FFF plus the lowest kept bit rounds the dropped 16 bits half to even, and
 // a carry out of the mantissa correctly increments the exponent (the largest finite values round to inf; inf stays
 // inf). NaN would be rounded like a number (a NaN whose payload is in the low bits would become inf), so it is
-// mapped to the quiet NaN with the same sign and top payload bits.
+// mapped to the quiet NaN with the same sign and top payload bits. The result is in the upper 16 bits of each
+// 32-bit lane (the lower 16 are garbage): NarrowBF16 shifts it down for one vector, StoreF32Pair takes the upper
+// halves of two vectors with one ConcatOdd.
 template <class D>
-HWY_INLINE hn::Vec<Bits16<D>> NarrowBF16(D d, hn::Vec<D> v) {
+HWY_INLINE hn::Vec<hn::RebindToUnsigned<D>> RoundBF16High(D d, hn::Vec<D> v) {
   (void)d;  // only its type is used
   const hn::RebindToUnsigned<D> du;
-  const hn::RebindToSigned<D> di;
   const auto bits = hn::BitCast(du, v);
   const auto lowest_kept = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
-  const auto rounded = hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lowest_kept)));
-  const auto quiet_nan = hn::Or(hn::ShiftRight<16>(bits), hn::Set(du, 0x0040u));
-  const auto result = hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet_nan, rounded);
-  // Every lane is <= 0xFFFF, so the saturating i32 -> u16 demotion just takes the low 16 bits.
-  return hn::DemoteTo(Bits16<D>(), hn::BitCast(di, result));
+  const auto rounded = hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lowest_kept));
+  const auto quiet_nan = hn::Or(bits, hn::Set(du, 0x00400000u));
+  return hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet_nan, rounded);
+}
+
+template <class D>
+HWY_INLINE hn::Vec<Bits16<D>> NarrowBF16(D d, hn::Vec<D> v) {
+  const hn::RebindToSigned<D> di;
+  // Every lane is <= 0xFFFF after the shift, so the saturating i32 -> u16 demotion just takes the low 16 bits.
+  return hn::DemoteTo(Bits16<D>(), hn::BitCast(di, hn::ShiftRight<16>(RoundBF16High(d, v))));
 }
 
 // f16 -> f32, exact. Normal numbers re-bias the exponent (15 -> 127) with one integer add; subnormals
@@ -190,6 +196,24 @@ template <class D, class T>
 HWY_INLINE void StoreF32(hn::Vec<D> v, D d, T* p) {
   hn::StoreU(Narrow(d, v, static_cast<const T*>(p)), Bits16<D>(), BitsOf(p));
 }
+
+// v0 and v1 narrowed to T into p[0, 2 Lanes(d)): the bits of StoreF32(v0, d, p) and StoreF32(v1, d, p + Lanes(d)).
+// Why a pair: bf16 takes the upper halves of two rounded vectors with one ConcatOdd (one vpermt2w on AVX-512)
+// and stores one full vector, where narrowing each vector alone costs a shift and a two-instruction demotion.
+template <class D, class T>
+HWY_INLINE void StoreF32Pair(hn::Vec<D> v0, hn::Vec<D> v1, D d, T* p) {
+  StoreF32(v0, d, p);
+  StoreF32(v1, d, p + hn::Lanes(d));
+}
+#if HWY_TARGET != HWY_SCALAR  // one lane: no pairs to concatenate
+template <class D>
+HWY_INLINE void StoreF32Pair(hn::Vec<D> v0, hn::Vec<D> v1, D d, BF16* p) {
+  const hn::Repartition<uint16_t, D> d16;  // 2 Lanes(d) lanes
+  const auto high0 = hn::BitCast(d16, RoundBF16High(d, v0));
+  const auto high1 = hn::BitCast(d16, RoundBF16High(d, v1));
+  hn::StoreU(hn::ConcatOdd(d16, high1, high0), d16, BitsOf(p));  // odd u16 lanes = upper halves (little endian)
+}
+#endif
 
 // The first n (< Lanes(d)) lanes of v narrowed to T into p[0, n); writes nothing else.
 template <class D>
