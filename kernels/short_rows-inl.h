@@ -7,8 +7,9 @@
 // row's reduction latency overlaps the other rows' work. The rows stay in L1 between the passes (x is read twice,
 // y written twice, all from L1).
 //
-// Log-softmax goes further: up to kMaxShortGroupsInFlight groups are in flight (kernels/row_plan.h), so the f64
-// log of the sums runs once per 16 rows and every group's dependent tail overlaps other groups' passes.
+// And up to kMaxShortGroupsInFlight groups are in flight (kernels/row_plan.h): all their first passes, then all sum
+// passes, then every row's scalar step (log-softmax: the f64 log of the sums, once per 16 rows), then all output
+// passes, so every group's dependent tail overlaps other groups' passes.
 //
 // Each row picks its kind from its own values (ClassifyShortRow) and a group only shares a compile-time variant when
 // every row in it chose the same kind (the Fast2Sum order does not change results: both transforms are exact). So a
@@ -170,13 +171,13 @@ HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs& p, size_t n, const float
   });
 }
 
-// Softmax of kRows rows by ExpScaled (kernels/exp-inl.h): e = exp(x) 2^s_r, stored to y and summed (seeded with 4,
-// which is >= every term), then y = e * (1 / sum) as a float pair (one rounding). Rows: no NaN or +inf, a finite max
-// with |max| <= kScaledExpMaxAbs. The argument of exp is x itself, so there is no TwoSum, no masked variant and no
-// min reduction: ~10 operations per vector fewer than the x - max form, at the same error budget (exp < 1 ulp, the
+// Softmax of kRows rows by ExpScaled (kernels/exp-inl.h), the sum pass: e = exp(x) 2^s_r, stored to y and summed
+// (seeded with 4, which is >= every term); sums[r] receives row r's sum. Rows: no NaN or +inf, a finite max with
+// |max| <= kScaledExpMaxAbs. The argument of exp is x itself, so there is no TwoSum, no masked variant and no min
+// reduction: ~10 operations per vector fewer than the x - max form, at the same error budget (exp < 1 ulp, the
 // final rounding, the float-pair scale).
 template <size_t kRows, class D>
-HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b) {
+HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, double* sums) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   constexpr float kSeed = 4.0f;
@@ -209,13 +210,41 @@ HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const S
       StoreN(e, d, p.y[r] + i, n - i);
     });
   }
+  ForRows<kRows>([&](auto r)
+                     HWY_ATTR { sums[r] = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed); });
+}
+
+// The output pass after ShortSoftmaxScaledSums: y = e * (1 / sum) as a float pair (one rounding, MulByPair), the
+// rows interleaved (elementwise: the same bits as one row at a time).
+template <size_t kRows, class D>
+HWY_INLINE void ShortSoftmaxScaledOutput(D d, const ShortRowPtrs& p, size_t n, const double* sums) {
+  using V = hn::Vec<D>;
+  const size_t N = hn::Lanes(d);
+  const V zero = hn::Zero(d);
+  V h0 = zero, h1 = zero, h2 = zero, h3 = zero;  // 1/sum as a float pair: hi
+  V l0 = zero, l1 = zero, l2 = zero, l3 = zero;  // ... and lo
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    const double sum = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed);
     float hi, lo;
-    FloatPair(1.0 / sum, &hi, &lo);
-    const V v_hi = hn::Set(d, hi), v_lo = hn::Set(d, lo);
-    MapRow(d, p.y[r], p.y[r], n, 0.0f, [&](V e, auto...) HWY_ATTR { return MulByPair(e, v_hi, v_lo); });
+    FloatPair(1.0 / sums[r], &hi, &lo);
+    Pick<r>(h0, h1, h2, h3) = hn::Set(d, hi);
+    Pick<r>(l0, l1, l2, l3) = hn::Set(d, lo);
   });
+  const auto out = [&](auto r, V e) HWY_ATTR { return MulByPair(e, Pick<r>(h0, h1, h2, h3), Pick<r>(l0, l1, l2, l3)); };
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    ForRows<kRows>([&](auto r) HWY_ATTR { hn::StoreU(out(r, hn::LoadU(d, p.y[r] + i)), d, p.y[r] + i); });
+  }
+  if (i < n) {
+    ForRows<kRows>([&](auto r) HWY_ATTR { StoreN(out(r, LoadNOr(d, p.y[r] + i, n - i, 0.0f)), d, p.y[r] + i, n - i); });
+  }
+}
+
+// One group of scaled softmax rows on its own (groups not in flight with others).
+template <size_t kRows, class D>
+HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b) {
+  double sums[4];
+  ShortSoftmaxScaledSums<kRows>(d, p, n, b, sums);
+  ShortSoftmaxScaledOutput<kRows>(d, p, n, sums);
 }
 
 // out[i] = log1p(in[i]) for the four values of `in` (each >= 0), in one vector where the target has f64 lanes.
@@ -493,36 +522,45 @@ HWY_INLINE void ShortRowGroup(D d, const ShortRowPtrs& p, size_t n) {
   ShortRowsOfKinds<kRows, kOp>(d, p, n, b, uniform, kinds);
 }
 
-// `groups` full groups of log-softmax rows in flight together (kernels/row_plan.h ShortGroupsInFlight): every
-// group's first pass, then the sum passes, then the log of every scaled row's sum at once, then the output passes.
-// Groups that are not all kScaled run on their own at their turn. Each row's arithmetic is ShortLogSoftmaxScaled's
-// (or its kind's), so the pipeline changes timing only.
-template <class D>
-HWY_INLINE void ShortLogGroupsInFlight(D d, const ShortRowPtrs* p, size_t groups, size_t n) {
-  constexpr RowOp kOp = RowOp::kLogSoftmax;
+// `groups` full groups of rows in flight together (kernels/row_plan.h ShortGroupsInFlight): every group's first
+// pass, then the sum passes, then the scalar step of every scaled row (log-softmax: the log of every sum at once,
+// LogOfScaledSums), then the output passes. So one group's dependent tail (its reductions, 1/sum or log(sum))
+// overlaps the other groups' streaming work. Groups that are not all kScaled run on their own at their turn. Each
+// row's arithmetic is ShortSoftmaxScaled's / ShortLogSoftmaxScaled's (or its kind's), so the pipeline changes
+// timing only.
+template <RowOp kOp, class D>
+HWY_INLINE void ShortGroupsPipelined(D d, const ShortRowPtrs* p, size_t groups, size_t n) {
+  constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   ShortRowBounds b[kMaxShortGroupsInFlight];
   bool scaled[kMaxShortGroupsInFlight];
   for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4>(d, p[g], n);
-  ScaledLogSums sums;
-  sums.Clear();
+  ScaledLogSums log_sums;                                 // log-softmax
+  double sums[kShortRowGroup * kMaxShortGroupsInFlight];  // softmax
+  if (!kSoftmax) log_sums.Clear();
   for (size_t g = 0; g < groups; ++g) {
     ShortRowKind kinds[4];
     const bool uniform = ClassifyShortRows<4, kOp>(d, p[g], n, b[g], kinds);
     scaled[g] = uniform && kinds[0] == ShortRowKind::kScaled;
-    if (scaled[g]) {
-      ShortLogScaledSums<4>(d, p[g], n, b[g], sums, 4 * g);
-    } else {
+    if (!scaled[g]) {
       ShortRowsOfKinds<4, kOp>(d, p[g], n, b[g], uniform, kinds);
+    } else if constexpr (kSoftmax) {
+      ShortSoftmaxScaledSums<4>(d, p[g], n, b[g], sums + 4 * g);
+    } else {
+      ShortLogScaledSums<4>(d, p[g], n, b[g], log_sums, 4 * g);
     }
   }
-  LogOfScaledSums(sums, 4 * groups);
+  if (!kSoftmax) LogOfScaledSums(log_sums, 4 * groups);
   for (size_t g = 0; g < groups; ++g) {
-    if (scaled[g]) ShortLogScaledOutput<4>(d, p[g], n, b[g], sums.log_sum + 4 * g);
+    if (!scaled[g]) continue;
+    if constexpr (kSoftmax) {
+      ShortSoftmaxScaledOutput<4>(d, p[g], n, sums + 4 * g);
+    } else {
+      ShortLogScaledOutput<4>(d, p[g], n, b[g], log_sums.log_sum + 4 * g);
+    }
   }
 }
 
-// Rows [row_begin, row_end) of a batch of short rows, four at a time (log-softmax: batch.short_groups groups of four
-// in flight).
+// Rows [row_begin, row_end) of a batch of short rows, four at a time, batch.short_groups groups of four in flight.
 template <RowOp kOp, class D>
 HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t row_end) {
   const auto ptrs = [&](size_t r, size_t count) {
@@ -534,14 +572,12 @@ HWY_INLINE void ShortRows(D d, const RowBatch& batch, size_t row_begin, size_t r
     return p;
   };
   size_t r = row_begin;
-  if constexpr (kOp == RowOp::kLogSoftmax) {
-    const size_t groups = batch.short_groups < kMaxShortGroupsInFlight ? batch.short_groups : kMaxShortGroupsInFlight;
-    if (groups > 1) {
-      ShortRowPtrs p[kMaxShortGroupsInFlight];
-      for (; r + 4 * groups <= row_end; r += 4 * groups) {
-        for (size_t g = 0; g < groups; ++g) p[g] = ptrs(r + 4 * g, 4);
-        ShortLogGroupsInFlight(d, p, groups, batch.cols);
-      }
+  const size_t groups = batch.short_groups < kMaxShortGroupsInFlight ? batch.short_groups : kMaxShortGroupsInFlight;
+  if (groups > 1) {
+    ShortRowPtrs p[kMaxShortGroupsInFlight];
+    for (; r + 4 * groups <= row_end; r += 4 * groups) {
+      for (size_t g = 0; g < groups; ++g) p[g] = ptrs(r + 4 * g, 4);
+      ShortGroupsPipelined<kOp>(d, p, groups, batch.cols);
     }
   }
   for (; r + 4 <= row_end; r += 4) ShortRowGroup<4, kOp>(d, ptrs(r, 4), batch.cols);
