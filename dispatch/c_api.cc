@@ -72,8 +72,16 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, int x_dtype, con
   const simdmax_status status = CheckRowsArgs(rows, cols, x, x_stride, x_type, y, y_stride, y_type);
   if (status != SIMDMAX_OK) return status;
   const KernelTable& kernels = KernelsFor(SelectedTarget());
-  const RowBatch batch{
-      cols, x, x_stride, y, y_stride, x_type, y_type, PlanRowPath(cols), ShortGroupsInFlight(cols, MachineCaches())};
+  const RowBatch batch{cols,
+                       x,
+                       x_stride,
+                       y,
+                       y_stride,
+                       x_type,
+                       y_type,
+                       PlanRowPath(cols),
+                       ShortGroupsInFlight(cols, MachineCaches()),
+                       PlanChunkedRows(cols, ElementSize(y_type), MachineCaches())};
   RunRows(kernels.RowOp(op == RowOpKind::kLogSoftmax, x_type, y_type), batch, rows);
   return SIMDMAX_OK;
 }

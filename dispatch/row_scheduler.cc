@@ -22,8 +22,7 @@ namespace {
 // Softmax rows of the chunked path with a half-precision output keep e in f32 scratch between their passes (the
 // kernels re-evaluate it without, kernels/softmax-inl.h); every other row needs none.
 bool WantsScratch(const RowOpKernels& kernels, const RowBatch& batch) {
-  return !kernels.log && batch.path == RowPath::kChunked && batch.y_type != ElementType::kF32 &&
-         !SoftmaxRecomputes(batch.cols);
+  return !kernels.log && batch.path == RowPath::kChunked && batch.y_type != ElementType::kF32 && batch.chunked.reload;
 }
 
 // Rows [begin, end) on the calling thread, with that thread's scratch when the rows want it.
@@ -79,7 +78,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
     // e is stored into an f32 output, or into the scratch (null: the finish re-evaluates it).
     float* const stored = f32_output ? static_cast<float*>(y) : scratch;
     RunChunkedRow(
-        kernels.log, /*can_store=*/stored != nullptr, cols, parallel_chunks,
+        kernels.log, batch.chunked, /*can_store=*/stored != nullptr, cols, parallel_chunks,
         [&](size_t begin, size_t len, bool store, ChunkState* state) {
           kernels.chunk_pass(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin, len,
                              store, state);

@@ -22,8 +22,9 @@ struct RowBatch {
   ElementType y_type;
   RowPath path;             // the plan for rows of this length (kernels/row_plan.h)
   size_t short_groups = 1;  // kShortRows: ShortGroupsInFlight (kernels/row_plan.h), 1..kMaxShortGroupsInFlight
-  // kChunked: f32 space of at least cols floats for the calling thread's rows, or null. Softmax with a
-  // half-precision output keeps e = exp(x - offset) there between its passes, as an f32 output keeps it in y;
+  ChunkedPlan chunked;      // kChunked: PlanChunkedRows (kernels/row_plan.h); speed only, the same bits either way
+  // kChunked with chunked.reload: f32 space of at least cols floats for the calling thread's rows, or null. Softmax
+  // with a half-precision output keeps e = exp(x - offset) there between its passes, as an f32 output keeps it in y;
   // without it the finish re-evaluates e (the same bits, one exp more per element).
   float* scratch = nullptr;
 };
@@ -34,10 +35,10 @@ using RowKernel = void (*)(const RowBatch& batch, size_t row_begin, size_t row_e
 
 // The two passes over one chunk of a row (kernels/row_chunks.h), for rows split across threads.
 // store: softmax stores exp(x - chunk max) in `stored`, f32: the output itself when it is f32, else scratch (false:
-// SoftmaxRecomputes, or a half-precision output without scratch; stored is then unused and may be null); ignored by
-// log-softmax. The pass depends on the input type only. The finish reads e from `stored` when the pass stored it
-// (stored == y for an f32 output), and re-evaluates it from x when stored is null. x and y point at elements of the
-// kernel's types.
+// the plan re-evaluates e, or a half-precision output without scratch; stored is then unused and may be null);
+// ignored by log-softmax. The pass depends on the input type only. The finish reads e from `stored` when the pass
+// stored it (ChunkFinish::reload), and re-evaluates it from x otherwise. x and y point at elements of the kernel's
+// types.
 using ChunkPassKernel = void (*)(const void* x, float* stored, size_t n, bool store, ChunkState* state);
 using ChunkFinishKernel = void (*)(const void* x, const float* stored, void* y, size_t n, const ChunkFinish& finish);
 

@@ -32,27 +32,19 @@ inline size_t ChunkLength(size_t n) {
 }
 inline size_t ChunkCount(size_t n) { return (n + ChunkLength(n) - 1) / ChunkLength(n); }
 
-// Softmax algorithm by row length (the choice depends on nothing else, so results stay thread-count independent):
-// - rows below kSoftmaxRecomputeFrom: three passes with reload: the first pass stores e = exp(x - chunk max), the
-//   finish rescales it (x read once, y written twice: 1 exp per element);
-// - longer rows: two passes, the first only sums, the finish recomputes y = exp(x - max - log(sum)) (x read twice,
-//   y written once: 2 exps per element, 20% less memory traffic, and one rounding less: <= 1 ULP).
-// Measured here (AMD EPYC Zen 4, AVX3_DL, Gelem/s, wall clock; three-pass / recompute):
-//   1x1M: 1 thread 2.00 / 1.19, 2 threads 3.64 / 1.27;   8x1M: 1.51 / 1.04, 1.70 / 1.26;
-//   16x4M (256 MiB in, out of cache): 1.23 / 1.08, 1.59 / 1.95.
-// The second exp costs more than the traffic it saves until a row is far out of cache and the cores share the
-// memory bandwidth: recompute from 4M elements (16 MiB rows), where two threads gain 23% and one thread loses 12%.
-// The extended-exponent two-pass variant (Dukhan & Ablavatski) was not implemented: it saves the max pass, which
-// reads the chunk once more from L2 here (chunks are max-then-exp while in L2), so it would not cut memory traffic.
-#ifndef SIMDMAX_SOFTMAX_RECOMPUTE_FROM  // overridable only to re-measure the crossover
-#define SIMDMAX_SOFTMAX_RECOMPUTE_FROM (size_t{1} << 22)
-#endif
-inline constexpr size_t kSoftmaxRecomputeFrom = SIMDMAX_SOFTMAX_RECOMPUTE_FROM;
-// The same for every output type. A half-precision y cannot hold e (rounding e and then the rescaled product would
-// cost ~1.5 ULP of the output type), so below the crossover e goes to f32 scratch (RowBatch::scratch), or, without
-// it, the finish re-evaluates e from x bit for bit (kernels/softmax-inl.h RescaleRecomputed): either way the result
-// is the f32 output rounded once.
-inline bool SoftmaxRecomputes(size_t n) { return n >= kSoftmaxRecomputeFrom; }
+// How a chunked row keeps what its finish needs, chosen by the row plan (kernels/row_plan.h) from the row's size
+// against the caches. Every choice gives the same bits (the softmax finish re-evaluates e with the first pass's own
+// functor, kernels/softmax-inl.h RescaleRecomputed), so the plan may depend on the machine.
+struct ChunkedPlan {
+  // Softmax: the first pass stores e = exp(x - offset) in f32 (the output itself, or scratch for a half-precision
+  // one) and the finish rescales it: one exp per element, x read once, y written twice. false: the first pass only
+  // sums and the finish re-evaluates e from x: two exps per element, x read twice, y written once.
+  bool reload = true;
+  // The finishes that do not read y (softmax without reload, log-softmax) write an f32 y with non-temporal stores:
+  // no read-for-ownership of lines that are not in cache, and no eviction of the input the finish still reads.
+  // Half-precision outputs are stored as usual.
+  bool stream = false;
+};
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.
@@ -80,16 +72,17 @@ inline ChunkState EmptyChunkState() {
 // How the second pass finishes one chunk.
 struct ChunkFinish {
   enum Kind { kNormal, kFill, kInfSplit } kind;
-  // kNormal, softmax: y = e * (scale_hi + scale_lo), or with recompute y = exp((x - max) - (log_hi + log_lo)).
+  // kNormal, softmax: y = e * (scale_hi + scale_lo), e stored by the first pass (reload) or re-evaluated from x.
   // Log-softmax: y = (x - max) - (log_hi + log_lo).
   float scale_hi, scale_lo;
   float max, log_hi, log_lo;
-  bool recompute;
+  bool reload;     // softmax: the first pass stored e (RunChunkedRow sets it, from ChunkedPlan and the space for e)
+  bool stream;     // ChunkedPlan::stream
   bool masked;     // the finish needs the masked exp / -inf handling for x - max (row max, not the chunk's)
   SumOrder order;  // for x - max (unmasked)
   // kFill: y = fill. kInfSplit: y = (x == +inf) ? at_inf : fill.
   float fill, at_inf;
-  // kNormal softmax without recompute: the chunk's own bounds (ChunkState), from which a half-precision output's
+  // kNormal softmax: the chunk's own bounds (ChunkState), from which a half-precision output's
   // finish re-derives the first pass's e = exp(x - offset) (the form and the variant it chose).
   float chunk_max, chunk_min;
   bool chunk_neg_inf;
@@ -118,9 +111,8 @@ inline double ChunkWeight(const ChunkState& state, float max) {
 }
 
 // Merges the chunk states of a row in chunk order and returns the finish of every chunk in `finish`.
-// log: log-softmax (else softmax); recompute: softmax's two-pass form (SoftmaxRecomputes). Pure scalar arithmetic
-// in double; deterministic.
-inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size_t count, ChunkFinish* finish) {
+// log: log-softmax (else softmax). Pure scalar arithmetic in double; deterministic.
+inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkFinish* finish) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   size_t nan = 0, pos_inf = 0;
   float max = -kInf;
@@ -179,10 +171,9 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
     // overflows where x - chunk max did not.
     f.masked = states[c].neg_inf || states[c].max == -kInf || ShiftNeedsMasking(max, states[c].min);
     f.order = ShiftOrder(max, min);
-    f.recompute = !log && recompute;
-    if (!log && !recompute) {
-      // The chunk summed (and, for an f32 output, stored) exp(x - offset); scale it by exp(offset - max) / sum, as a
-      // float pair so that the product is rounded once. An all -inf chunk is 0.
+    if (!log) {
+      // The chunk summed (and maybe stored) exp(x - offset); scale it by exp(offset - max) / sum, as a float pair so
+      // that the product is rounded once. An all -inf chunk is 0.
       if (states[c].max == -kInf) {
         f.kind = ChunkFinish::kFill;
         f.fill = 0.0f;
@@ -202,21 +193,24 @@ inline void MergeChunks(bool log, bool recompute, const ChunkState* states, size
 // call body(c) once for every chunk c in [0, count), in any order and on any threads (the kernels pass a serial
 // loop, dispatch/row_scheduler.cc a TBB parallel_for); pass(begin, n, store, &state) and finish(begin, n, finish)
 // run the two chunk kernels on the chunk starting at element `begin` (the caller turns that into pointers of its
-// element types). The chunking, the recompute choice and the merge order live only here, so a row gives the same
-// bits whichever executor ran its chunks. can_store: whether there is f32 space for e (an f32 y, or scratch for a
-// half-precision one); either way the finish gives the same bits (kernels/softmax-inl.h RescaleRecomputed).
+// element types). The chunking and the merge order live only here, so a row gives the same bits whichever executor
+// ran its chunks, and whatever the plan (ChunkedPlan). can_store: whether there is f32 space for e (an f32 y, or
+// scratch for a half-precision one); without it softmax re-evaluates e whatever the plan.
 template <class ForEachChunk, class Pass, class Finish>
-inline void RunChunkedRow(bool log, bool can_store, size_t n, const ForEachChunk& for_each_chunk, const Pass& pass,
-                          const Finish& finish) {
+inline void RunChunkedRow(bool log, const ChunkedPlan& plan, bool can_store, size_t n,
+                          const ForEachChunk& for_each_chunk, const Pass& pass, const Finish& finish) {
   const size_t chunk = ChunkLength(n);
   const size_t count = ChunkCount(n);
-  const bool recompute = !log && SoftmaxRecomputes(n);
-  const bool store = !log && !recompute && can_store;
+  const bool store = !log && plan.reload && can_store;
   const auto length = [&](size_t c) { return n - c * chunk < chunk ? n - c * chunk : chunk; };
   ChunkState states[kMaxChunksPerRow];
   ChunkFinish finishes[kMaxChunksPerRow];
   for_each_chunk(count, [&](size_t c) { pass(c * chunk, length(c), store, &states[c]); });
-  MergeChunks(log, recompute, states, count, finishes);
+  MergeChunks(log, states, count, finishes);
+  for (size_t c = 0; c < count; ++c) {
+    finishes[c].reload = store;
+    finishes[c].stream = plan.stream && !store;  // a reload finish reads y: its lines are in cache already
+  }
   for_each_chunk(count, [&](size_t c) { finish(c * chunk, length(c), finishes[c]); });
 }
 

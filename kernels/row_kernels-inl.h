@@ -43,7 +43,7 @@ HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_
   const TX* x = static_cast<const TX*>(batch.x);
   TY* y = static_cast<TY*>(batch.y);
   for (size_t r = row_begin; r < row_end; ++r) {
-    ChunkedRow<kOp>(x + r * batch.x_stride, y + r * batch.y_stride, batch.cols, batch.scratch);
+    ChunkedRow<kOp>(x + r * batch.x_stride, y + r * batch.y_stride, batch.cols, batch.scratch, batch.chunked);
   }
 }
 

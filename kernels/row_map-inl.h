@@ -11,6 +11,7 @@
 #endif
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <type_traits>
 
@@ -46,6 +47,31 @@ HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func&
   if (i < n) {
     StoreF32N(f(LoadF32NOr(d, x + i, n - i, pad), hn::FirstN(d, n - i)), d, y + i, n - i);
   }
+}
+
+// MapRow with non-temporal stores for an f32 y (`stream`; other output types store as usual): for outputs far out
+// of cache that nothing re-reads soon, so that a store does not first read its line from memory
+// (read-for-ownership) nor evict the input still being read. hn::Stream needs aligned addresses: the lanes before
+// y's first vector-aligned address are stored as a partial vector, the rest streamed, the tail stored as a partial
+// vector. The same f, in the same order, on the same vectors as MapRow (same bits). The caller issues
+// hwy::FlushStream() before y is handed on. x == y is not allowed with stream (the finishes that stream read x only).
+template <class D, class TX, class TY, class Func>
+HWY_INLINE void MapRowTo(D d, const TX* x, TY* y, size_t n, float pad, bool stream, const Func& f) {
+  if constexpr (std::is_same<TY, float>::value) {
+    if (stream) {
+      const size_t N = hn::Lanes(d);
+      const size_t align = N * sizeof(float);
+      const size_t misaligned = reinterpret_cast<uintptr_t>(y) % align;
+      size_t i = misaligned == 0 ? 0 : (align - misaligned) / sizeof(float);  // y is float-aligned
+      if (i > n) i = n;
+      if (i != 0) MapRow(d, x, y, i, pad, f);
+      for (; i + N <= n; i += N) hn::Stream(f(LoadF32(d, x + i)), d, y + i);
+      if (i < n) MapRow(d, x + i, y + i, n - i, pad, f);
+      return;
+    }
+  }
+  (void)stream;
+  MapRow(d, x, y, n, pad, f);
 }
 
 // f(x vector) for every vector of x[0, n); tail lanes past n hold `pad`, and for the tail f also receives the mask

@@ -4,9 +4,9 @@
 // follow it).
 //
 // The path depends on the row length alone (the short-row path and the chunked path do not round alike), and so
-// does the chunking (kernels/row_chunks.h); the cache sizes only set how many groups of short rows are in flight,
-// which changes speed, not bits. So results never depend on the cache sizes, the thread count or the grouping of
-// rows.
+// does the chunking (kernels/row_chunks.h); the cache sizes only set how many groups of short rows are in flight
+// and how chunked rows keep and store their results (ChunkedPlan), which change speed, not bits. So results never
+// depend on the cache sizes, the thread count or the grouping of rows.
 #ifndef SIMDMAX_KERNELS_ROW_PLAN_H_
 #define SIMDMAX_KERNELS_ROW_PLAN_H_
 
@@ -51,6 +51,29 @@ inline size_t ShortGroupsInFlight(size_t cols, const CacheSizes& caches) {
   const size_t group_bytes = kShortRowGroup * 2 * sizeof(float) * (cols != 0 ? cols : 1);
   const size_t groups = l1d / 2 / group_bytes;
   return groups < 1 ? 1 : (groups > kMaxShortGroupsInFlight ? kMaxShortGroupsInFlight : groups);
+}
+
+// How chunked rows keep what their finish needs (kernels/row_chunks.h ChunkedPlan). Both choices give the same bits,
+// so they may follow the machine. Measured on AMD EPYC Zen 5 (AVX3_DL, 2 vCPUs, L2 1 MiB, L3 32 MiB; the VM
+// reports 508 MiB to sysconf, so the L3 size is not used), Gelem/s, reload / re-evaluate (one binary, 2 runs each):
+//   softmax 1x128000: 1 thread 4.08 / 2.83, 2 threads 5.13 / 3.87; 8x1M: 2.56 / 2.12, 4.21 / 3.95;
+//   16x4M: 2.30 / 1.78, 3.99 / 3.47 (bench); 2x32M (256 MiB rows): 1.56 / 1.57, 2.96 / 3.04.
+// So softmax always reloads: re-evaluating e costs an exp per element and saves traffic only far out of cache,
+// where it gained 0-4% here. (The 2x-exp form that was taken from 4M elements until 2026-12 lost 25% at 16x4M
+// here.)
+// Non-temporal stores (finishes that do not read y: log-softmax, softmax without space for e), log-softmax:
+//   1x128000: 3.04 / 2.49 (normal / streamed, 1 thread); 8x1M: 1.93 / 1.84, 2 threads 3.52 / 3.61;
+//   16x4M: 1.42 / 1.48, 2.84 / 2.88; 2x32M: 1.37 / 1.49, 2.65 / 2.86.
+// They pay once a row's output is far beyond L2 (its lines are not in cache when the finish stores them) and cost
+// up to 20% while it is near: streamed from 16 x L2 of output per row (16 MiB here; 2 MiB L2 assumed if unknown).
+inline constexpr size_t kStreamFromL2Multiple = 16;
+
+inline ChunkedPlan PlanChunkedRows(size_t cols, size_t y_size, const CacheSizes& caches) {
+  ChunkedPlan plan;
+  plan.reload = true;
+  const size_t l2 = caches.l2 != 0 ? caches.l2 : 2 * 1024 * 1024;
+  plan.stream = cols >= kStreamFromL2Multiple * l2 / (y_size != 0 ? y_size : 1);
+  return plan;
 }
 
 }  // namespace simdmax

@@ -438,6 +438,7 @@ HWY_INLINE void ShortRowsWith(D d, const ShortRowPtrs& p, size_t n, const ShortR
     finish.max = b.max[r];
     finish.masked = masked;
     finish.order = ShiftOrder(b.max[r], b.min[r]);
+    finish.reload = kSoftmax;  // ShortRowExpSum stored e in y (f32)
     if (kSoftmax) {
       FloatPair(1.0 / sums[r].Total(), &finish.scale_hi, &finish.scale_lo);
     } else {
@@ -475,7 +476,8 @@ HWY_INLINE void ShortRowsOfKind(D d, const ShortRowPtrs& p, size_t n, const Shor
       ShortLogSoftmaxScaled<kRows>(d, p, n, b);
     }
   } else if (kind == ShortRowKind::kSpecial) {
-    for (size_t r = 0; r < kRows; ++r) ChunkedRow<kOp>(p.x[r], p.y[r], n, /*scratch=*/nullptr);  // f32 rows
+    for (size_t r = 0; r < kRows; ++r)
+      ChunkedRow<kOp>(p.x[r], p.y[r], n, /*scratch=*/nullptr, ChunkedPlan{});  // f32 rows
   } else {
     ShortRowsWith<kRows, kOp>(d, p, n, b, kind == ShortRowKind::kMasked);
   }

@@ -11,10 +11,11 @@
 // Element types (kernels/element_type.h): x and y may be f32, f16 or bf16 independently. Every pass loads x widened
 // exactly to f32 and computes in f32 as above; only the final store rounds to y's type (kernels/convert-inl.h,
 // nearest even). Passes that only read x are templated on its type alone, so the type pairs share them.
-// A half-precision y cannot hold the stored e, so there softmax's first pass only sums and its finish re-evaluates
-// e from x, bit for bit (RescaleRecomputed), before the same rescaling: a half output is the f32 output rounded once
-// (<= 2 f32 ulp + 0.5 ULP of its type, < 1 ULP; correctly rounded unless the f32 result lies within 2 f32 ulp of a
-// half-precision rounding boundary). Rows from kSoftmaxRecomputeFrom recompute for every output type.
+// Softmax's finish rescales e stored by the first pass (in y, or in f32 scratch for a half-precision y), or, where
+// the row plan says so (rows far out of cache, kernels/row_plan.h) or there is no space for e, re-evaluates e from x
+// bit for bit (RescaleRecomputed) before the same rescaling. So the plan changes speed, never bits, and a half
+// output is the f32 output rounded once (<= 2 f32 ulp + 0.5 ULP of its type, < 1 ULP; correctly rounded unless the
+// f32 result lies within 2 f32 ulp of a half-precision rounding boundary).
 // ULP budget, softmax: exp < 1 ulp (exp-inl.h) + 0.5 ulp final rounding + sum error ~1e-9 relative -> <= 2 ULP.
 // Log-softmax: <= 1 ulp (two roundings at most, one where the result cancels) + the float-pair error of log(sum)
 // (2^-48 relative) -> <= 1 ULP measured, including outputs near 0, where log(sum) is formed as log1p(rest) with
@@ -35,6 +36,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernels/exp-inl.h"
 #include "kernels/reduce-inl.h"
@@ -59,7 +61,7 @@ struct ExpSum {
 };
 
 // The two forms of e = exp(x - offset) that softmax's first pass sums (and stores, for an f32 output), as functors
-// so that the half-precision finish (RescaleRecomputed) re-evaluates exactly the same e, bit for bit. They hold
+// so that the finish without reload (RescaleRecomputed) re-evaluates exactly the same e, bit for bit. They hold
 // scalars, not vectors (SVE vectors are sizeless and cannot be members); the broadcasts are loop-invariant and
 // hoisted out of the row loops once inlined.
 //
@@ -263,7 +265,7 @@ HWY_INLINE V MulByPair(V e, V hi, V lo) {
 
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with
 // a NaN or +inf is only counted (not written); an all -inf chunk is empty (not written: MergeChunks makes its
-// finish a fill with 0, and the recompute finish's masked exp of -inf is 0).
+// finish a fill with 0).
 template <RowOp kOp, bool kStore, class D, class TX>
 HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
@@ -300,8 +302,8 @@ HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* 
   state->rest = sum.rest;
 }
 
-// store (softmax only): keep exp(x - chunk max) in y (an f32 output) for the finish to rescale; false when the
-// finish recomputes (then y is not used and may be null).
+// store (softmax only): keep exp(x - chunk max) in y (f32) for the finish to rescale; false when the finish
+// re-evaluates it (then y is not used and may be null).
 template <RowOp kOp, class D, class TX>
 HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
@@ -340,8 +342,8 @@ HWY_INLINE void LogSoftmaxOutput(D d, const TX* x, TY* y, size_t n, const ChunkF
   const V neg_max = hn::Set(d, -finish.max);
   const V v_log_hi = hn::Set(d, finish.log_hi);
   const V v_log_lo = hn::Set(d, finish.log_lo);
-  MapRow(d, x, y, n, 0.0f,
-         [&](V v, auto...) HWY_ATTR { return LogSoftmaxOf<kMasked, kOrder>(d, v, neg_max, v_log_hi, v_log_lo); });
+  MapRowTo(d, x, y, n, 0.0f, finish.stream,
+           [&](V v, auto...) HWY_ATTR { return LogSoftmaxOf<kMasked, kOrder>(d, v, neg_max, v_log_hi, v_log_lo); });
 }
 
 // y = x - max - log_sum for a finite max, any x (-inf included): LogSoftmaxOutput outside the chunk machinery,
@@ -354,24 +356,7 @@ HWY_INLINE void LogShiftRow(D d, const TX* x, TY* y, size_t n, float max, double
   LogSoftmaxOutput</*kMasked=*/true, SumOrder::kAny>(d, x, y, n, finish);
 }
 
-// Softmax's two-pass finish: y = exp((x - max) - log(sum)), the argument carried exactly (two TwoSums, the log as
-// a float pair), so one exp rounding is the only error (<= 1 ulp).
-template <bool kMasked, SumOrder kOrder, class D, class TX, class TY>
-HWY_INLINE void SoftmaxRecomputeOutput(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
-  using V = hn::Vec<D>;
-  const V neg_max = hn::Set(d, -finish.max);
-  const V neg_log_hi = hn::Set(d, -finish.log_hi);
-  const V neg_log_lo = hn::Set(d, -finish.log_lo);
-  MapRow(d, x, y, n, finish.max, [&](V v, auto...) HWY_ATTR {
-    V lo_shift, lo_log;
-    const V shifted = TwoSumOrdered<kOrder>(v, neg_max, lo_shift);  // x - max, exactly
-    const V arg = TwoSum(shifted, neg_log_hi, lo_log);              // ... - log_hi, exactly
-    const V lo = hn::Add(hn::Add(lo_shift, lo_log), neg_log_lo);
-    return kMasked ? ExpOfPairMasked(d, arg, lo) : ExpOfPair(d, arg, lo);
-  });
-}
-
-// Softmax's three-pass finish: e holds exp(x - offset) in f32 (y itself for an f32 output, a stack buffer for a
+// Softmax's finish with reload: e holds exp(x - offset) in f32 (y itself for an f32 output, scratch for a
 // half-precision one, ChunkedRow); one FMA with the float-pair scale rounds the product once (then the store rounds
 // it to y's type).
 template <class D, class TY>
@@ -382,11 +367,12 @@ HWY_INLINE void RescaleStored(D d, const float* e, TY* y, size_t n, const ChunkF
   MapRow(d, e, y, n, 0.0f, [&](V v, auto...) HWY_ATTR { return MulByPair(v, hi, lo); });
 }
 
-// The same finish for a half-precision output whose e was not kept (rows of several chunks): e is re-evaluated
-// from x exactly as that pass computed it (the same functor on the same chunk max, so the same bits), then scaled
-// by the same float pair. So the f32 value is the f32 output's, and y is it rounded once to the output type: <= 2
-// f32 ulp + 0.5 ULP of the output type (< 1 ULP). Against the recompute finish (x - max - log(sum) carried exactly,
-// then ExpOfPair) it costs one exp without the two TwoSums: ~16 operations per vector instead of ~26.
+// The same finish where e was not kept (ChunkedPlan::reload false, or a half-precision output without scratch): e
+// is re-evaluated from x exactly as the first pass computed it (the same functor on the same chunk max, so the same
+// bits), then scaled by the same float pair. So the result is the reload finish's, bit for bit, and a half output is
+// the f32 output rounded once: <= 2 f32 ulp + 0.5 ULP of the output type (< 1 ULP). ~16 operations per vector
+// (one exp and the product), against 2 for the reload finish: it pays where the row is far out of cache and the
+// memory traffic it saves (y not re-read) costs more (kernels/row_plan.h). finish.stream: non-temporal stores.
 template <class D, class TX, class TY>
 HWY_INLINE void RescaleRecomputed(D d, const TX* x, TY* y, size_t n, const ChunkFinish& finish) {
   using V = hn::Vec<D>;
@@ -394,15 +380,16 @@ HWY_INLINE void RescaleRecomputed(D d, const TX* x, TY* y, size_t n, const Chunk
   const V lo = hn::Set(d, finish.scale_lo);
   if (fabsf(finish.chunk_max) <= kScaledExpMaxAbs) {  // ChunkPassWith's choice
     const ScaledExp<D> scaled_exp(d, finish.chunk_max);
-    MapRow(d, x, y, n, -std::numeric_limits<float>::infinity(),
-           [&](V v, auto...) HWY_ATTR { return MulByPair(scaled_exp(v), hi, lo); });
+    MapRowTo(d, x, y, n, -std::numeric_limits<float>::infinity(), finish.stream,
+             [&](V v, auto...) HWY_ATTR { return MulByPair(scaled_exp(v), hi, lo); });
     return;
   }
   WithShiftVariant(
       NeedsMasking(finish.chunk_max, !finish.chunk_neg_inf, finish.chunk_min),
       ShiftOrder(finish.chunk_max, finish.chunk_min), [&](auto masked, auto order) HWY_ATTR {
         const ShiftedExp<decltype(masked)::value, decltype(order)::value, 0, D> shifted_exp{d, finish.chunk_max};
-        MapRow(d, x, y, n, finish.chunk_max, [&](V v, auto...) HWY_ATTR { return MulByPair(shifted_exp(v), hi, lo); });
+        MapRowTo(d, x, y, n, finish.chunk_max, finish.stream,
+                 [&](V v, auto...) HWY_ATTR { return MulByPair(shifted_exp(v), hi, lo); });
       });
 }
 
@@ -413,29 +400,23 @@ HWY_INLINE float* StoredOutput(TY*) {
   return nullptr;
 }
 
-// Second pass over a chunk, with what MergeChunks decided for it. stored: where the first pass stored e (f32; y
-// itself for an f32 output), or null when it did not (then a half-precision output re-evaluates e from x).
+// Second pass over a chunk, with what MergeChunks and the chunk driver decided for it. stored: where the first pass
+// stored e (f32; y itself for an f32 output) when finish.reload, else unused (softmax re-evaluates e from x).
 template <RowOp kOp, class D, class TX, class TY>
 HWY_INLINE void ChunkFinishPass(D d, const TX* x, const float* stored, TY* y, size_t n, const ChunkFinish& finish) {
   if (finish.kind != ChunkFinish::kNormal) {
     FinishSpecialChunk(d, x, y, n, finish);
-  } else if (kOp == RowOp::kSoftmax && finish.recompute) {
-    WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
-      SoftmaxRecomputeOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
-    });
+  } else if (kOp == RowOp::kSoftmax && finish.reload) {
+    RescaleStored(d, stored, y, n, finish);
   } else if (kOp == RowOp::kSoftmax) {
-    if constexpr (std::is_same<TY, float>::value) {
-      RescaleStored(d, stored, y, n, finish);
-    } else if (stored != nullptr) {
-      RescaleStored(d, stored, y, n, finish);
-    } else {
-      RescaleRecomputed(d, x, y, n, finish);
-    }
+    RescaleRecomputed(d, x, y, n, finish);
   } else {
     WithShiftVariant(finish.masked, finish.order, [&](auto masked, auto order) HWY_ATTR {
       LogSoftmaxOutput<decltype(masked)::value, decltype(order)::value>(d, x, y, n, finish);
     });
   }
+  // Non-temporal stores are weakly ordered: make them visible before the caller (or TBB's join) hands y on.
+  if (finish.stream) hwy::FlushStream();
 }
 
 // The two chunk passes as out-of-line functions: the only instantiations of each pass, shared by whole rows
@@ -453,15 +434,15 @@ HWY_NOINLINE void RowChunkFinish(const TX* x, const float* stored, TY* y, size_t
 }
 
 // A whole row on the calling thread: the chunk driver (kernels/row_chunks.h) with a serial loop, the same sequence
-// as a row split across threads by the dispatch layer. The first pass stores e into an f32 output, or into
-// `scratch` (n floats, or null) for a half-precision one; without scratch the finish re-evaluates it. Either way
-// the bits are the f32 row's.
+// as a row split across threads by the dispatch layer. With plan.reload the first pass stores e into an f32 output,
+// or into `scratch` (n floats, or null) for a half-precision one; without either the finish re-evaluates it. Either
+// way the bits are the f32 row's.
 template <RowOp kOp, class TX, class TY>
-HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n, float* scratch) {
+HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n, float* scratch, const ChunkedPlan& plan) {
   float* const output = StoredOutput(y);
   float* const stored = output != nullptr ? output : scratch;
   RunChunkedRow(
-      kOp == RowOp::kLogSoftmax, /*can_store=*/stored != nullptr, n,
+      kOp == RowOp::kLogSoftmax, plan, /*can_store=*/stored != nullptr, n,
       [](size_t count, const auto& body) {
         for (size_t c = 0; c < count; ++c) body(c);
       },

@@ -37,7 +37,7 @@ ChunkState State(float max, double rest, size_t at_max = 0) {
 TEST(RowChunks, SoftmaxMergeRescalesByChunkMax) {
   const ChunkState states[] = {State(1.0f, 2.0), State(3.0f, 1.5), EmptyChunkState()};
   ChunkFinish finish[3];
-  MergeChunks(/*log=*/false, /*recompute=*/false, states, 3, finish);
+  MergeChunks(/*log=*/false, states, 3, finish);
   const double sum = 2.0 * std::exp(-2.0) + 1.5;
   EXPECT_NEAR(finish[0].scale_hi + static_cast<double>(finish[0].scale_lo), std::exp(-2.0) / sum, 1e-15);
   EXPECT_NEAR(finish[1].scale_hi + static_cast<double>(finish[1].scale_lo), 1.0 / sum, 1e-15);
@@ -56,7 +56,7 @@ TEST(RowChunks, SoftmaxMergeRescalesByChunkMax) {
 TEST(RowChunks, LogSoftmaxMergeKeepsTinyRest) {
   const ChunkState states[] = {State(5.0f, 1e-30, /*at_max=*/1), State(-80.0f, 0.0, /*at_max=*/1)};
   ChunkFinish finish[2];
-  MergeChunks(/*log=*/true, /*recompute=*/false, states, 2, finish);
+  MergeChunks(/*log=*/true, states, 2, finish);
   const double want = std::log1p(1e-30 + std::exp(-85.0));
   EXPECT_NEAR(finish[0].log_hi + static_cast<double>(finish[0].log_lo), want, want * 1e-12);
   EXPECT_EQ(finish[0].max, 5.0f);
@@ -74,7 +74,7 @@ TEST(RowChunks, LogSoftmaxMergeOfScaledChunks) {
   top.shift = 28.0f;
   const ChunkState states[] = {below, top};
   ChunkFinish finish[2];
-  MergeChunks(/*log=*/true, /*recompute=*/false, states, 2, finish);
+  MergeChunks(/*log=*/true, states, 2, finish);
   const long double sum = 1.0L + 2.0L * std::exp(-2.0L) + 3.0e9L * std::ldexp(std::exp(-3.0L), -31) +
                           5.0e8L * std::ldexp(std::exp(-3.0L), -28);
   const double want = static_cast<double>(std::log(sum));
@@ -90,7 +90,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   ChunkFinish finish[3];
   {
     const ChunkState states[] = {State(1.0f, 1.0), inf_chunk, nan_chunk};
-    MergeChunks(false, false, states, 3, finish);
+    MergeChunks(false, states, 3, finish);
     for (const auto& f : finish) {
       EXPECT_EQ(f.kind, ChunkFinish::kFill);
       EXPECT_TRUE(std::isnan(f.fill));
@@ -98,7 +98,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   }
   {
     const ChunkState states[] = {State(1.0f, 1.0), inf_chunk};
-    MergeChunks(true, false, states, 2, finish);
+    MergeChunks(true, states, 2, finish);
     EXPECT_EQ(finish[0].kind, ChunkFinish::kFill);
     EXPECT_EQ(finish[0].fill, -std::numeric_limits<float>::infinity());
     EXPECT_EQ(finish[1].kind, ChunkFinish::kInfSplit);
@@ -106,7 +106,7 @@ TEST(RowChunks, SpecialValuePrecedence) {
   }
   {
     const ChunkState states[] = {EmptyChunkState(), EmptyChunkState()};
-    MergeChunks(false, false, states, 2, finish);
+    MergeChunks(false, states, 2, finish);
     EXPECT_EQ(finish[0].kind, ChunkFinish::kFill);
     EXPECT_EQ(finish[0].fill, 0.0f);
   }

@@ -457,27 +457,30 @@ TEST(LongRowExtremes, ExtremeMagnitudesPerChunk) {
   }
 }
 
-// The same mechanism on softmax's two-pass (recompute) finish, taken from kSoftmaxRecomputeFrom elements: one row
-// of that length per extreme layout (natively only: 4M elements per call), f32 inputs, every output type.
-TEST(LongRowExtremes, ExtremeMagnitudesInRecomputedRows) {
+// The same on rows long enough for the streamed finish (ChunkedPlan::stream: 16 x L2 of output per row; 4M + 3
+// elements reach it with a <= 1 MiB L2, and are checked on whichever finish the machine plans), with an f32 output
+// misaligned by one float so that the streamed finish's partial head and tail are exercised (half outputs go
+// through the suite's own buffers and store normally). Natively only: 4M elements per call. Every op, f32 inputs,
+// every output type; nothing written outside the row.
+TEST(LongRowExtremes, ExtremeMagnitudesInStreamedRows) {
   if (EmulatedRun()) GTEST_SKIP() << "4M-element rows are too slow under qemu";
 #ifdef SIMDMAX_TEST_UNDER_SANITIZER
   GTEST_SKIP() << "4M-element rows are too slow under the sanitizers";
 #endif
-  const size_t n = simdmax::kSoftmaxRecomputeFrom + 3;
+  const size_t n = (size_t{1} << 22) + 3;
   for (const RowEntryPoint& ep : RowEntryPoints()) {
-    // log-softmax has no recompute form (its finish never calls exp). Every output type: half-precision outputs
-    // take the same finish from this length (below it they re-evaluate the first pass's exp).
-    if (ep.op != Op::kSoftmax || ep.x_type != SIMDMAX_F32) continue;
+    if (ep.x_type != SIMDMAX_F32) continue;
     for (auto [high, low] : {std::pair<float, float>{FLT_MAX, -FLT_MAX}, {1.0e30f, -1.0e38f}}) {
       std::vector<float> x(n, low);
       x[n / 2] = high;
       const std::vector<long double> ref = ReferenceRow(ep.op, x.data(), n);
       for (const std::string& target : SupportedTargets()) {
         TargetSelection selection(target);
-        std::vector<float> y(n);
-        ASSERT_EQ(ep.Run(1, n, x.data(), n, y.data(), n), SIMDMAX_OK);
-        ASSERT_TRUE(CheckRowAgainst(ep, x.data(), y.data(), n, ref))
+        std::vector<float> buffer(n + 2, kGuard);  // y = buffer + 1: misaligned for every vector width
+        ASSERT_EQ(ep.Run(1, n, x.data(), n, buffer.data() + 1, n), SIMDMAX_OK);
+        ASSERT_EQ(buffer[0], kGuard) << target << " " << ep.name << ": wrote before the row";
+        ASSERT_EQ(buffer[n + 1], kGuard) << target << " " << ep.name << ": wrote past the row";
+        ASSERT_TRUE(CheckRowAgainst(ep, x.data(), buffer.data() + 1, n, ref))
             << target << " " << ep.name << " " << high << " in " << low;
       }
     }

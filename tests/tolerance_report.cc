@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   }
 
   // Typed pairs up to 128000 columns (the 1M rows take the same chunked path as 32000 and 128000; the per-element
-  // rounding of the reference to f16/bf16 is slow at 4M x 16, whose recompute finish the f32 rows above measure).
+  // rounding of the reference to f16/bf16 is slow at 4M x 16, whose streamed finish the f32 rows above measure).
   std::vector<LengthClass> typed_classes;
   for (const LengthClass& length_class : classes) {
     if (length_class.label != "1M" && length_class.label != "4M") typed_classes.push_back(length_class);

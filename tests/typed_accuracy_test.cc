@@ -86,8 +86,7 @@ TEST_P(TypedAccuracy, EveryTypePairWithinTheBound) {
 // half-precision output reloads the first pass's exp from the thread's scratch, or re-evaluates it (rows beyond the
 // scratch, or when it cannot be allocated: tests/alloc_failure_test.cc), which must give the same bits,
 // in both forms of that exp (the scaled one, |max| <= 1024, and x - max as a pair beyond: the 1e4-shifted rows),
-// with -inf entries (the masked variants) and with chunks that are entirely -inf. (Rows from
-// kSoftmaxRecomputeFrom, 4M elements, recompute for every output type; not covered here.)
+// with -inf entries (the masked variants) and with chunks that are entirely -inf.
 void ExpectRowsAreTheF32ResultRoundedOnce(const RowEntryPoint& ep, const std::vector<float>& x, size_t rows, size_t n,
                                           const char* what) {
   const RowFn f32_fn = (ep.op == Op::kSoftmax) ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
