@@ -458,7 +458,7 @@ TEST(LongRowExtremes, ExtremeMagnitudesPerChunk) {
 }
 
 // The same on rows long enough for the streamed finish (ChunkedPlan::stream: 16 x L2 of output per row; 4M + 3
-// elements reach it with a <= 1 MiB L2, and are checked on whichever finish the machine plans), with an f32 output
+// elements reach it with a <= 1 MiB L2, and on any machine in the SoftmaxLayout.SmallL2 ctest), with an f32 output
 // misaligned by one float so that the streamed finish's partial head and tail are exercised (half outputs go
 // through the suite's own buffers and store normally). Natively only: 4M elements per call. Every op, f32 inputs,
 // every output type; nothing written outside the row.
