@@ -171,8 +171,13 @@ class AttentionRun {
       ForEach(widen_rows_, &Plan::first_widen_row, &Plan::WidenRows, parallel,
               [&](const Plan& plan, size_t row) { WidenQueryRow(plan, row); });
     }
+    // Tile tasks are chunk-major: the tiles (kv heads) of one split-K chunk are neighbours, so one thread walks a
+    // chunk's keys for every kv head before the next chunk. In a paged pool ([block][row][kv head][dim]) every key
+    // of a kv head sits on its own page (4 KiB apart for 8 f32 heads of 128), and a chunk's pages (2 x 1024) stay in
+    // the TLB for all kv heads, where kv-head-major order walked every page of the sequence once per kv head
+    // (decode at 32K keys: paged 1.2-1.5x faster, contiguous unchanged). Any order gives the same bits.
     ForEach(tile_tasks_, &Plan::first_tile_task, &Plan::TileTasks, parallel,
-            [&](const Plan& plan, size_t task) { RunTile(plan, task / plan.chunks, task % plan.chunks); });
+            [&](const Plan& plan, size_t task) { RunTile(plan, task % plan.tiling.tiles, task / plan.tiling.tiles); });
     if (merge_rows_ > 0) {
       ForEach(merge_rows_, &Plan::first_merge_row, &Plan::MergeRows, parallel,
               [&](const Plan& plan, size_t row) { MergeRow(plan, row); });
