@@ -33,7 +33,7 @@ constexpr InputTypeKernels MakeInputTypeKernels() {
        MakeRowOpKernels<RowOp::kLogSoftmax, TX, BF16>()},
       &TypedOnlineUpdate<TX>,
       {&TypedOnlineNormalize<TX, float>, &TypedOnlineNormalize<TX, F16>, &TypedOnlineNormalize<TX, BF16>},
-      &AttentionTileRun<TX>,
+      &AttentionTilesRun<TX>,
       &AttentionMerge<TX>,
       &WidenRow<TX>,
   };

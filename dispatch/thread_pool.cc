@@ -28,6 +28,12 @@ void SetMaxThreads(size_t n) { g_max_threads.store(n); }
 
 size_t MaxThreads() { return g_max_threads.load(std::memory_order_relaxed); }
 
+size_t ThreadsAvailable() {
+  const size_t cores = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
+  const size_t limit = MaxThreads();
+  return limit == 0 ? cores : std::min(limit, cores);
+}
+
 std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
   std::lock_guard<std::mutex> lock(g_arena_mutex);
   if (!g_arena || g_arena_threads != threads) {

@@ -15,6 +15,10 @@ namespace simdmax {
 void SetMaxThreads(size_t n);
 size_t MaxThreads();
 
+// The threads a parallel loop may run on: the limit, clamped to the cores TBB uses (all of them for 0). For sizing
+// work into tasks (speed only: results never depend on it).
+size_t ThreadsAvailable();
+
 // The arena for a thread limit (MaxThreads()), created once per setting and initialised before it is returned (a
 // failure throws std::bad_alloc before any output is written). A caller keeps the shared_ptr for its whole call, so
 // a concurrent change of the limit never destroys an arena in use.

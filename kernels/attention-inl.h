@@ -17,6 +17,9 @@
 // the row (sum = NaN): x86's max ignores NaN operands, so NaN must not be left to the max reduction, and the
 // soft-cap would turn an infinite score into a finite one (tanh(inf) = 1): a wrong finite output.
 //
+// A kernel call runs one tile or several (the kv heads of a paged pool's keys, dispatch/attention_scheduler.cc
+// KvHeadsPerTask) with their blocks interleaved (TileWalk); a tile's arithmetic never depends on its neighbours.
+//
 // Rows go in groups of four: the score loop loads each key vector once for four dot products, the value loop each
 // value vector once for four accumulators (1.25 loads per FMA instead of 2). K and V are loaded through the typed
 // load helpers (kernels/convert-inl.h), so f16/bf16 caches are widened in registers and never copied.
@@ -452,76 +455,83 @@ HWY_INLINE bool FinishScores(D d, const AttentionTile& t, size_t r, size_t j0, s
   return true;
 }
 
-// Exported (one instantiation per kv element type): runs a tile (kernels/attention_tile.h).
+// One tile's walk over its keys, a block of kAttentionKeyBlock keys at a time: Begin, then Block for every block
+// start from walk_begin() in steps of the block, then End. A class rather than one loop so that several tiles can
+// walk in lockstep (AttentionTilesRun); a tile's arithmetic is the same whatever walks beside it. Its members are
+// scalars and pointers (SVE vectors are sizeless); ~6 KiB, most of it the score block.
 template <class TKV>
-HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
+class TileWalk {
+ public:
   using D = hn::ScalableTag<float>;
-  using V = hn::Vec<D>;
-  const D d;
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  constexpr size_t kRows = kAttentionMaxTileRows;
-  constexpr size_t kBlock = kAttentionKeyBlock;
-  const size_t N = hn::Lanes(d);
-  const size_t rows = t.rows, dim = t.head_dim;
-  const size_t padded_rows = (rows + 3) & ~size_t{3};  // <= kRows, a multiple of 4
-  const KeyValueRows& kv = t.kv;
+  static constexpr size_t kRows = kAttentionMaxTileRows;
+  static constexpr size_t kBlock = kAttentionKeyBlock;
 
-  // Pad the row lists to a multiple of four with copies of the last row (computed, never stored).
-  const float* q[kRows];
-  float* acc[kRows];
-  bool poisoned[kRows];
-  size_t walk_begin = t.key_end, walk_end = t.key_begin;
-  for (size_t r = 0; r < padded_rows; ++r) {
-    const size_t src = r < rows ? r : rows - 1;
-    q[r] = t.q[src];
-    acc[r] = t.acc[src];
-  }
-  for (size_t r = 0; r < rows; ++r) {
-    t.max[r] = -kInf;
-    t.sum[r] = 0.0;
-    poisoned[r] = false;
-    FillRow(d, t.acc[r], dim, 0.0f);
-    const size_t begin = t.visible_begin[r] > t.key_begin ? t.visible_begin[r] : t.key_begin;
-    const size_t end = t.visible_end[r] < t.key_end ? t.visible_end[r] : t.key_end;
-    if (begin >= end) continue;
-    if (begin < walk_begin) walk_begin = begin;
-    if (end > walk_end) walk_end = end;
-  }
-  // Blocks stay aligned to key_begin (the chunk start), so the block boundaries do not depend on the other rows.
-  if (walk_begin < walk_end) walk_begin = t.key_begin + (walk_begin - t.key_begin) / kBlock * kBlock;
-
-  HWY_ALIGN float scores[kRows][kBlock];
-  const float* p[kRows];
-  for (size_t r = 0; r < kRows; ++r) p[r] = scores[r];
-  // Row pointers of this block's keys and values, and of the next block's keys (prefetched during this block).
-  const TKV* k_rows[kBlock];
-  const TKV* v_rows[kBlock];
-  const TKV* k_next_rows[kBlock];
-  if (walk_begin < walk_end) {
-    KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, walk_begin,
-           walk_end - walk_begin < kBlock ? walk_end - walk_begin : kBlock, k_rows);
+  HWY_INLINE void Begin(AttentionTile& t) {
+    const D d;
+    t_ = &t;
+    const size_t rows = t.rows;
+    padded_rows_ = (rows + 3) & ~size_t{3};  // <= kRows, a multiple of 4
+    // Pad the row lists to a multiple of four with copies of the last row (computed, never stored).
+    for (size_t r = 0; r < padded_rows_; ++r) {
+      const size_t src = r < rows ? r : rows - 1;
+      q_[r] = t.q[src];
+      acc_[r] = t.acc[src];
+    }
+    walk_begin_ = t.key_end;
+    walk_end_ = t.key_begin;
+    for (size_t r = 0; r < rows; ++r) {
+      t.max[r] = -std::numeric_limits<float>::infinity();
+      t.sum[r] = 0.0;
+      poisoned_[r] = false;
+      FillRow(d, t.acc[r], t.head_dim, 0.0f);
+      const size_t begin = t.visible_begin[r] > t.key_begin ? t.visible_begin[r] : t.key_begin;
+      const size_t end = t.visible_end[r] < t.key_end ? t.visible_end[r] : t.key_end;
+      if (begin >= end) continue;
+      if (begin < walk_begin_) walk_begin_ = begin;
+      if (end > walk_end_) walk_end_ = end;
+    }
+    if (walk_begin_ >= walk_end_) {
+      walk_begin_ = walk_end_ = t.key_begin;
+      return;
+    }
+    // Blocks stay aligned to key_begin (the chunk start), so the block boundaries do not depend on the other rows.
+    walk_begin_ = t.key_begin + (walk_begin_ - t.key_begin) / kBlock * kBlock;
+    const KeyValueRows& kv = t.kv;
+    KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, walk_begin_,
+           walk_end_ - walk_begin_ < kBlock ? walk_end_ - walk_begin_ : kBlock, k_rows_);
   }
 
-  for (size_t j0 = walk_begin; j0 < walk_end; j0 += kBlock) {
-    const size_t nb = walk_end - j0 < kBlock ? walk_end - j0 : kBlock;
-    const size_t next_nb = walk_end - j0 - nb < kBlock ? walk_end - j0 - nb : kBlock;
-    KvRows(kv.v, kv.v_row_stride, kv.v_block_stride, kv, j0, nb, v_rows);
-    if (next_nb > 0) KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + nb, next_nb, k_next_rows);
+  size_t walk_begin() const { return walk_begin_; }
+  size_t walk_end() const { return walk_end_; }
+
+  // The block of keys [j0, min(j0 + kBlock, walk_end)): scores, online softmax, acc += P V.
+  HWY_INLINE void Block(size_t j0) {
+    using V = hn::Vec<D>;
+    const D d;
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const size_t N = hn::Lanes(d);
+    AttentionTile& t = *t_;
+    const size_t rows = t.rows, dim = t.head_dim;
+    const KeyValueRows& kv = t.kv;
+    const size_t nb = walk_end_ - j0 < kBlock ? walk_end_ - j0 : kBlock;
+    const size_t next_nb = walk_end_ - j0 - nb < kBlock ? walk_end_ - j0 - nb : kBlock;
+    KvRows(kv.v, kv.v_row_stride, kv.v_block_stride, kv, j0, nb, v_rows_);
+    if (next_nb > 0) KvRows(kv.k, kv.k_row_stride, kv.k_block_stride, kv, j0 + nb, next_nb, k_next_rows_);
     // Raw scores: s = scale * q . k.
-    for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
+    for (size_t r0 = 0; r0 < padded_rows_; r0 += 4) {
       HWY_ALIGN float dots[SumOfLanes8Out(D())];
       HWY_ALIGN float tail_rows[4][4];
       float* const tail[4] = {tail_rows[0], tail_rows[1], tail_rows[2], tail_rows[3]};
-      float* const out_rows[4] = {scores[r0], scores[r0 + 1], scores[r0 + 2], scores[r0 + 3]};
+      float* const out_rows[4] = {scores_[r0], scores_[r0 + 1], scores_[r0 + 2], scores_[r0 + 3]};
       for (size_t j = 0; j < nb; j += kDotKeys) {
         if (r0 == 0) {
           // Decode reads K and V once from memory: ask for this block's value rows and the next block's key rows
           // while the dot products run (hardware prefetchers alone leave single-thread bandwidth on the table, and
           // do not follow a block table at all).
           for (size_t jj = j; jj < j + kDotKeys && jj < nb; ++jj) {
-            const TKV* k_next = jj < next_nb ? k_next_rows[jj] : v_rows[jj];
+            const TKV* k_next = jj < next_nb ? k_next_rows_[jj] : v_rows_[jj];
             for (size_t c = 0; c < dim; c += 64 / sizeof(TKV)) {
-              PrefetchToL2(v_rows[jj] + c);
+              PrefetchToL2(v_rows_[jj] + c);
               PrefetchToL2(k_next + c);
             }
           }
@@ -529,29 +539,29 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
         // Keys past the block's last are replaced by the last one (computed, not stored).
         const size_t keys = nb - j < kDotKeys ? nb - j : kDotKeys;
         const TKV* k[kDotKeys];
-        for (size_t jj = 0; jj < kDotKeys; ++jj) k[jj] = k_rows[j + (jj < keys ? jj : keys - 1)];
+        for (size_t jj = 0; jj < kDotKeys; ++jj) k[jj] = k_rows_[j + (jj < keys ? jj : keys - 1)];
         if (kDotKeys == 4) {
           if (keys == 4) {
-            Scores4x4(d, q + r0, k, dim, t.scale, out_rows, j);
+            Scores4x4(d, q_ + r0, k, dim, t.scale, out_rows, j);
           } else {
-            Scores4x4(d, q + r0, k, dim, t.scale, tail, 0);
+            Scores4x4(d, q_ + r0, k, dim, t.scale, tail, 0);
             for (size_t i = 0; i < 4; ++i) {
-              for (size_t jj = 0; jj < keys; ++jj) scores[r0 + i][j + jj] = tail_rows[i][jj];
+              for (size_t jj = 0; jj < keys; ++jj) scores_[r0 + i][j + jj] = tail_rows[i][jj];
             }
           }
         } else {
-          Dot4x2(d, q + r0, k[0], k[kDotKeys - 1], dim, dots);
+          Dot4x2(d, q_ + r0, k[0], k[kDotKeys - 1], dim, dots);
           for (size_t i = 0; i < 4; ++i) {
-            for (size_t jj = 0; jj < keys; ++jj) scores[r0 + i][j + jj] = dots[kDotKeys * i + jj] * t.scale;
+            for (size_t jj = 0; jj < keys; ++jj) scores_[r0 + i][j + jj] = dots[kDotKeys * i + jj] * t.scale;
           }
         }
       }
     }
     // Online softmax per row: p = exp(s - max), with the FlashAttention rescaling of acc when max grows.
     for (size_t r = 0; r < rows; ++r) {
-      float* s = scores[r];
-      if (!poisoned[r] && !FinishScores(d, t, r, j0, nb, s)) poisoned[r] = true;
-      if (poisoned[r]) {  // the merge writes NaN; keep the value pass harmless
+      float* s = scores_[r];
+      if (!poisoned_[r] && !FinishScores(d, t, r, j0, nb, s)) poisoned_[r] = true;
+      if (poisoned_[r]) {  // the merge writes NaN; keep the value pass harmless
         FillRow(d, s, nb, 0.0f);
         continue;
       }
@@ -587,27 +597,69 @@ HWY_NOINLINE void AttentionTileRun(AttentionTile& t) {
       t.max[r] = new_max;
     }
     // acc += P V.
-    for (size_t r0 = 0; r0 < padded_rows; r0 += 4) {
+    const float* p[kRows];
+    for (size_t r = 0; r < padded_rows_; ++r) p[r] = scores_[r];
+    for (size_t r0 = 0; r0 < padded_rows_; r0 += 4) {
       const size_t count = rows - r0 < 4 ? rows - r0 : 4;
       size_t c = 0;
       if (kDotKeys == 4) {  // 32 registers: four vectors per pass
-        for (; c + 4 * N <= dim; c += 4 * N) AccumulatePV4<4, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+        for (; c + 4 * N <= dim; c += 4 * N) AccumulatePV4<4, false>(d, acc_ + r0, p + r0, count, v_rows_, nb, c, N);
       }
-      for (; c + 2 * N <= dim; c += 2 * N) AccumulatePV4<2, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+      for (; c + 2 * N <= dim; c += 2 * N) AccumulatePV4<2, false>(d, acc_ + r0, p + r0, count, v_rows_, nb, c, N);
       if (c + N <= dim) {
-        AccumulatePV4<1, false>(d, acc + r0, p + r0, count, v_rows, nb, c, N);
+        AccumulatePV4<1, false>(d, acc_ + r0, p + r0, count, v_rows_, nb, c, N);
         c += N;
       }
-      if (c < dim) AccumulatePV4<1, true>(d, acc + r0, p + r0, count, v_rows, nb, c, dim - c);
+      if (c < dim) AccumulatePV4<1, true>(d, acc_ + r0, p + r0, count, v_rows_, nb, c, dim - c);
     }
-    for (size_t j = 0; j < next_nb; ++j) k_rows[j] = k_next_rows[j];
+    for (size_t j = 0; j < next_nb; ++j) k_rows_[j] = k_next_rows_[j];
   }
-  for (size_t r = 0; r < rows; ++r) {
-    if (poisoned[r]) {
-      t.max[r] = std::numeric_limits<float>::quiet_NaN();
-      t.sum[r] = std::numeric_limits<double>::quiet_NaN();
+
+  HWY_INLINE void End() {
+    AttentionTile& t = *t_;
+    for (size_t r = 0; r < t.rows; ++r) {
+      if (poisoned_[r]) {
+        t.max[r] = std::numeric_limits<float>::quiet_NaN();
+        t.sum[r] = std::numeric_limits<double>::quiet_NaN();
+      }
     }
   }
+
+ private:
+  AttentionTile* t_;
+  size_t padded_rows_, walk_begin_, walk_end_;
+  const float* q_[kRows];
+  float* acc_[kRows];
+  bool poisoned_[kRows];
+  HWY_ALIGN float scores_[kRows][kBlock];
+  // Row pointers of this block's keys and values, and of the next block's keys (prefetched during this block).
+  const TKV* k_rows_[kBlock];
+  const TKV* v_rows_[kBlock];
+  const TKV* k_next_rows_[kBlock];
+};
+
+// Exported (one instantiation per kv element type): runs `count` tiles (kernels/attention_tile.h), their blocks
+// interleaved (block b of every tile, then block b + 1 of every tile, ...), so that tiles of different kv heads
+// over the same keys read a paged pool's rows of those keys together.
+template <class TKV>
+HWY_NOINLINE void AttentionTilesRun(AttentionTile* tiles, size_t count) {
+  TileWalk<TKV> walks[kAttentionMaxLockstepTiles];
+  size_t next[kAttentionMaxLockstepTiles];
+  size_t active = 0;
+  for (size_t i = 0; i < count; ++i) {
+    walks[i].Begin(tiles[i]);
+    next[i] = walks[i].walk_begin();
+    if (next[i] < walks[i].walk_end()) ++active;
+  }
+  while (active != 0) {
+    for (size_t i = 0; i < count; ++i) {
+      if (next[i] >= walks[i].walk_end()) continue;
+      walks[i].Block(next[i]);
+      next[i] += kAttentionKeyBlock;
+      if (next[i] >= walks[i].walk_end()) --active;
+    }
+  }
+  for (size_t i = 0; i < count; ++i) walks[i].End();
 }
 
 // Exported (one instantiation per output element type): merges partial results of one row

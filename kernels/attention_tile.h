@@ -59,7 +59,11 @@ struct AttentionTile {
   double sum[kAttentionMaxTileRows];
 };
 
-using AttentionTileKernel = void (*)(AttentionTile& tile);
+// Runs `count` tiles (1..kAttentionMaxLockstepTiles) with their key blocks interleaved: each tile's result is the
+// one it gets alone, bit for bit (the scheduler groups the kv heads of one key range so that a paged pool's rows of
+// those keys, which hold every kv head side by side, are read together).
+inline constexpr size_t kAttentionMaxLockstepTiles = 8;
+using AttentionTileKernel = void (*)(AttentionTile* tiles, size_t count);
 
 // Combines `parts` partial results of one query row over disjoint key ranges, in index order, with an optional sink
 // logit (-inf: none): M = max(max_c, sink), S = sum_c sum_c exp(max_c - M) + exp(sink - M),

@@ -570,6 +570,14 @@ TEST_P(AttentionEngine, BitIdenticalForEveryThreadCount) {
   c.mask = MaskKind::kBroadcast;
   cases.push_back(c);
   cases.push_back(Shape(4, 4, 4, small ? 2100 : 5000, small ? 16 : 64, true));
+  // A vLLM-style pool ([block][row][kv head][dim]) with 8 kv heads: the scheduler walks up to 8 kv heads' tiles in
+  // lockstep, fewer per task as the threads grow (8 and 5 for 1 and 2 threads here), and a tile's bits must not
+  // depend on the tiles beside it.
+  c = Shape(32, 8, 1, small ? 2100 : 4100, small ? 16 : 128);
+  c.block_size = 16;
+  c.strided = true;
+  c.kv_type = SIMDMAX_BF16;
+  cases.push_back(c);
   const std::vector<size_t> thread_counts = small ? std::vector<size_t>{1, 3} : std::vector<size_t>{1, 2, 0};
   for (const AttentionCase& shape : cases) {
     AttentionProblem p(shape);
