@@ -34,6 +34,23 @@ def test_any_shape_axis_dtype(target, x, data, log, out_half):
     _check(x, op(x, axis=axis, dtype=out_dtype), axis, log, out_dtype)
 
 
+@settings(max_examples=12, deadline=None)
+@given(rows=st.integers(0, 3),
+       cols=st.one_of(st.sampled_from([0, 1, 767, 768, 769, 16384, 16385, 50257]), st.integers(0, 200000)),
+       seed=st.integers(0, 2 ** 32 - 1), half_in=st.booleans(), out_half=st.booleans(), log=st.booleans())
+def test_zero_sized_and_huge_rows(target, rows, cols, seed, half_in, out_half, log):
+    # The lengths at the path boundaries (768: short rows; 16384: one chunk) and drawn up to 200000, with 0-sized
+    # batches and rows; values spread so that long rows have many entries far below the max.
+    x = (np.random.default_rng(seed).standard_normal((rows, cols)) * 12).astype(np.float16 if half_in else np.float32)
+    out_dtype = np.float16 if out_half else np.float32
+    op = simdmax.log_softmax if log else simdmax.softmax
+    y = op(x, dtype=out_dtype)
+    if x.size == 0:
+        assert y.shape == x.shape and y.dtype == out_dtype
+        return
+    _check(x, y, -1, log, out_dtype)
+
+
 @pytest.mark.parametrize("cols", [1, 2, 15, 16, 17, 255, 256, 513, 1000, 4097, 32000, 128000])
 @pytest.mark.parametrize("log", [False, True])
 def test_lengths_f32(target, cols, log):

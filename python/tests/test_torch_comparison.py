@@ -3,7 +3,8 @@ log-softmax, attention in float64 from the same (exactly widened) inputs. Each c
 its C contract and PyTorch's own tolerance for the dtype (torch.testing.assert_close's defaults, against the exact
 value), and records both errors; the table (max ULP of the output type, the fraction of correctly rounded
 outputs, where simdmax is closer) is printed at the end of the run and written to torch_comparison.md in the
-working directory (build/python when run by scripts/test.sh)."""
+working directory (build/python when run by scripts/test.sh). Attention asserts its C bound and PyTorch's
+tolerance the same way against a float64 evaluation of the formula."""
 import numpy as np
 import pytest
 
@@ -93,5 +94,8 @@ def test_attention_against_naive_torch_and_float64(dt, causal):
     half = 0 if dt == torch.float32 else 2 ** -7
     limit = 3e-6 * vmax + exact.abs() * half
     assert bool(((ours.to(torch.float64) - exact).abs() <= limit).all())
+    # and PyTorch's own tolerance for the dtype against the exact value, as for the rows above
+    rtol, atol = TORCH_TOL[dt]
+    torch.testing.assert_close(ours.to(torch.float64), exact, rtol=rtol, atol=atol)
     REPORT["attention"].append(f"| {'causal' if causal else 'dense'} | {str(dt)[6:]} | {h}/{kvh} heads, {nq}×{nk}, "
                                f"d {d} | {our_err:.2e} | {their_err:.2e} |")
