@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from . import _core
-from ._errors import ArgumentError, DTypeError, ShapeError
+from ._errors import ArgumentError, DTypeError, OutOfMemoryError, ShapeError
 
 F32, F16, BF16 = _core.F32, _core.F16, _core.BF16
 _STORAGE = {F32: np.dtype(np.float32), F16: np.dtype(np.float16), BF16: np.dtype(np.uint16)}
@@ -120,7 +120,10 @@ def empty_like_kind(like, shape, dtype):
                              "float32/float16")
         a = np.empty(shape, _STORAGE[dtype])
         return Array(a, dtype, None, None, a)
-    capsule, address = _core.dlpack_empty(list(shape), dtype)
+    try:
+        capsule, address = _core.dlpack_empty(list(shape), dtype)
+    except MemoryError as e:  # a simdmax.Error like the library's own OUT_OF_MEMORY (status 8)
+        raise OutOfMemoryError(f"cannot allocate an output of shape {shape}", 8) from e
     strides, s = [], 1
     for n in reversed(shape):
         strides.insert(0, s)

@@ -185,3 +185,15 @@ def test_no_leaks_through_dlpack():
     grown = _rss_bytes() - before
     assert grown < 32 * 1024 * 1024, f"resident size grew by {grown} bytes over 10^5 calls"
     assert [sys.getrefcount(t) for t in (x, xf, q, k)] == refs
+
+
+def test_a_tensor_output_that_cannot_be_allocated_is_a_simdmax_error(monkeypatch):
+    import simdmax._arrays as arrays
+
+    def fail(shape, dtype):
+        raise MemoryError("std::bad_alloc")
+
+    monkeypatch.setattr(arrays._core, "dlpack_empty", fail)
+    with pytest.raises(simdmax.OutOfMemoryError) as e:
+        simdmax.softmax(torch.ones(2, 3))
+    assert isinstance(e.value, MemoryError) and e.value.status == 8
