@@ -86,6 +86,26 @@ def test_tolerance_report_checks_every_target(capsys):
     assert " 0 over their bound" in text
 
 
+def test_tolerance_report_json_and_check_exit_code(capsys, monkeypatch):
+    # The CLI around the measurements (which the test above runs for real): --json prints every entry with its
+    # bound, and --check turns one entry past its bound into exit status 1 (measure() stubbed: 1 ULP, then 3).
+    import json
+
+    from simdmax import tolerance
+    monkeypatch.setattr(tolerance, "measure", lambda target, op, x, y, cols: 1)
+    assert tolerance.main(["--quick", "--json", "--check"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["version"] == simdmax.__version__
+    assert {e["target"] for e in doc["entries"]} == set(simdmax.targets())
+    assert all(set(e) == {"target", "op", "x", "y", "cols", "max_ulp", "bound"} for e in doc["entries"])
+    assert {(e["op"], e["y"], e["bound"]) for e in doc["entries"] if e["y"] == "f32"} == {
+        ("softmax", "f32", 2), ("log_softmax", "f32", 1)}
+    monkeypatch.setattr(tolerance, "measure", lambda target, op, x, y, cols: 3 if cols == 1000 else 0)
+    assert tolerance.main(["--quick", "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "over the bound" in captured.err and "over their bound" in captured.out
+
+
 def test_the_gil_is_released_during_kernels():
     # Python threads run kernels in parallel only if the binding drops the GIL inside the C call. Observed without
     # timing the kernel: while one thread is inside a long softmax call, the main thread keeps running Python code.
