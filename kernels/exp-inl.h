@@ -70,17 +70,23 @@ HWY_INLINE V ReduceExpArgument(D d, V x, V& n, V& shifted) {
   return hn::NegMulAdd(n, hn::Set(d, C::kLn2Hi), x);
 }
 
-// exp(r) for |r| <= 0.354 as 1 + (r + r^2 Q(r)), the small part summed before the 1 so that its rounding is scaled
-// down.
+// exp(r) - 1 = r + r^2 Q(r) for |r| <= 0.354 (|result| < 0.43).
 template <class D, class V>
-HWY_INLINE V ExpPolynomial(D d, V r) {
+HWY_INLINE V ExpPolynomialSmall(D d, V r) {
   using C = ExpCoefficients;
   const V r2 = hn::Mul(r, r);
   V q = hn::MulAdd(hn::Set(d, C::kC6), r, hn::Set(d, C::kC5));
   q = hn::MulAdd(q, r, hn::Set(d, C::kC4));
   q = hn::MulAdd(q, r, hn::Set(d, C::kC3));
   q = hn::MulAdd(q, r, hn::Set(d, C::kC2));
-  return hn::Add(hn::MulAdd(r2, q, r), hn::Set(d, 1.0f));
+  return hn::MulAdd(r2, q, r);
+}
+
+// exp(r) for |r| <= 0.354 as 1 + (r + r^2 Q(r)), the small part summed before the 1 so that its rounding is scaled
+// down.
+template <class D, class V>
+HWY_INLINE V ExpPolynomial(D d, V r) {
+  return hn::Add(ExpPolynomialSmall(d, r), hn::Set(d, 1.0f));
 }
 
 // exp(hi + lo) for finite hi <= 0.5 and |lo| <= ulp(hi). Arguments below kFlushBelow are clamped, so those lanes
@@ -144,22 +150,53 @@ HWY_INLINE float ScaledLogExpShift(float max) {
   return static_cast<float>(kScaledLogExpScaleLog2) - nearbyintf(max * ExpCoefficients::kLog2E);
 }
 
+// v * 2^(n + s) for ExpScaled: n as ReduceExpArgument left it (and in `shifted`), s a float holding an integer,
+// n + s in [-156, 33]; the product is exact while normal, else rounded once (into the subnormals or to 0).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ScaleByExpScaledPower(D d, V v, V n, V shifted, V shift) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  (void)d;
+  (void)shifted;
+  return V{_mm512_scalef_ps(v.raw, hn::Add(n, shift).raw)};
+#else
+  // 2^(n + s) down to 2^-175: as 2^(n + s + 64) (a normal float, exact product) times 2^-64 (one rounding, into the
+  // subnormals or to 0). The shifter left n in the low mantissa bits; s + 64 + 127 is added in the exponent field.
+  (void)n;
+  const hn::RebindToSigned<D> di;
+  const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift), hn::Set(di, 127 + 64)));
+  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), bias);
+  return hn::Mul(hn::Mul(v, hn::BitCast(d, exponent)), hn::Set(d, 5.42101086e-20f));  // 2^-64
+#endif
+}
+
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
   const V xc = hn::Max(x, clamp_at);
   V n, shifted;
   const V r_hi = ReduceExpArgument(d, xc, n, shifted);  // exact
   const V p = ExpPolynomial(d, hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi));
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  return V{_mm512_scalef_ps(p.raw, hn::Add(n, shift).raw)};
-#else
-  // 2^(n + s) down to 2^-175: as 2^(n + s + 64) (a normal float, exact product) times 2^-64 (one rounding, into the
-  // subnormals or to 0). The shifter left n in the low mantissa bits; s + 64 + 127 is added in the exponent field.
-  const hn::RebindToSigned<D> di;
-  const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift), hn::Set(di, 127 + 64)));
-  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), bias);
-  return hn::Mul(hn::Mul(p, hn::BitCast(d, exponent)), hn::Set(d, 5.42101086e-20f));  // 2^-64
-#endif
+  return ScaleByExpScaledPower(d, p, n, shifted, shift);
+}
+
+// ExpScaled with the rounding of 1 + (r + r^2 Q(r)) carried as a correction: exp(x) 2^s ~ e + e_lo, e exactly
+// ExpScaled's result, e_lo the error of that addition (Fast2Sum: |small| < 1), scaled likewise. Error of e + e_lo:
+// ~0.41 ulp of e (r rounded 0.13, polynomial 0.1, small rounded 0.18: ExpOfPair's budget less its final rounding).
+// Log-softmax's sums need it: the output at the max is -log1p(rest), which carries rest's relative error whole, so a
+// term off by up to 0.91 ulp, then the output's own rounding, reached 2 ULP (about 1e-4 of rows [a, b] with b 1..80
+// below a; found by the Python suite's hypothesis test). With e + e_lo: 0.41 + 0.5 < 1 ulp.
+// Lanes in `zero` give e = e_lo = 0 exactly (small = -1: 1 + small and its error are 0), one select for both.
+template <class D, class M, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
+  const V xc = hn::Max(x, clamp_at);
+  V n, shifted;
+  const V r_hi = ReduceExpArgument(d, xc, n, shifted);  // exact
+  const V one = hn::Set(d, 1.0f);
+  const V small = hn::IfThenElse(zero, hn::Neg(one),
+                                 ExpPolynomialSmall(d, hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi)));
+  const V p = hn::Add(small, one);
+  const V p_lo = hn::Sub(small, hn::Sub(p, one));  // exact: 1 >= |small|
+  e_lo = ScaleByExpScaledPower(d, p_lo, n, shifted, shift);
+  return ScaleByExpScaledPower(d, p, n, shifted, shift);
 }
 
 // As ExpOfPair, for any hi including -inf (and lo NaN there, as TwoSum gives for x = -inf): exactly 0 below

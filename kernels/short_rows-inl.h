@@ -319,7 +319,8 @@ HWY_INLINE void LogOfScaledSums(ScaledLogSums& s, size_t count) {
 // them. Rows: no NaN or +inf, a finite max with |max| <= kScaledLogExpMaxAbs (-inf entries allowed). The sum pass
 // (this function): e = exp(x) 2^s_r, the entries equal to the max counted exactly and left out of the compensated
 // sum, as ShortRowExpSum does (so that a rest far below 1 keeps its relative accuracy through log1p); x is the exact
-// argument and -inf entries clamp to a term of exactly 0, so this pass has no TwoSum and no variant. Entries
+// argument and -inf entries clamp to a term of exactly 0, so this pass has no TwoSum and no variant. The step is the
+// chunked pass's (AddScaledLogTerms: each term with the correction of its last rounding). Entries
 // [first, first + kRows) of s receive the rows.
 template <size_t kRows, class D>
 HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, ScaledLogSums& s,
@@ -332,6 +333,7 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
   SumV s0 = zero_sum, s1 = zero_sum, s2 = zero_sum, s3 = zero_sum;  // f64 sums of the terms below the max: lower
   SumV c0 = zero_sum, c1 = zero_sum, c2 = zero_sum, c3 = zero_sum;  // ... and upper lanes
   V m0 = zero, m1 = zero, m2 = zero, m3 = zero;                     // the max
+  V l0 = zero, l1 = zero, l2 = zero, l3 = zero;                     // the terms' corrections (f32)
   V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
   V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
   size_t at_max[4] = {0, 0, 0, 0};
@@ -343,10 +345,9 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
     Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, s.shift[first + r]);
   });
   const auto step = [&](auto r, V v) HWY_ATTR {
-    const V e = ExpScaled(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3));
-    const auto is_max = hn::Eq(v, Pick<r>(m0, m1, m2, m3));
-    at_max[r] += hn::CountTrue(d, is_max);  // an integer count: no FP operation on the add ports
-    AddToF64Sum(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), hn::IfThenZeroElse(is_max, e));
+    AddScaledLogTerms(d, v, Pick<r>(m0, m1, m2, m3), Pick<r>(clamp0, clamp1, clamp2, clamp3),
+                      Pick<r>(shift0, shift1, shift2, shift3), Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3),
+                      Pick<r>(l0, l1, l2, l3), at_max[r]);
   };
   size_t i = 0;
   for (; i + N <= n; i += N) {
@@ -357,7 +358,8 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
     ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)); });
   }
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    s.rest[first + r] = F64SumTotal(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3));
+    s.rest[first + r] =
+        ScaledLogTermsTotal(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), Pick<r>(l0, l1, l2, l3));
     s.at_max[first + r] = static_cast<double>(at_max[r]);
   });
 }

@@ -207,8 +207,26 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
 // chunk. Terms exp(x) 2^s with log-softmax's shift (the max's term ~2^32, so terms far below FLT_MIN relative to
 // the max are still normal floats); the entries equal to the max are counted exactly (*at_max) and left out of the
 // sum, which log1p needs to full relative accuracy; the others are summed in f64 (two accumulators, the lower and
-// upper lanes: a chunk's <= 16384 terms cost <= ~2^-39 relative, far inside the budget of log(sum)). Against
-// ExpPass: no TwoSum, no variants, no compensated f32 sum.
+// upper lanes: a chunk's <= 16384 terms cost <= ~2^-39 relative, far inside the budget of log(sum)), each term with
+// the correction of its last rounding (ExpScaledWithError), so rest is good to ~0.41 ulp of f32 (AddScaledLogTerms,
+// shared with the short rows). Against ExpPass: no TwoSum, no variants, no compensated f32 sum.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void AddScaledLogTerms(D d, V v, V v_max, V clamp_at, V shift, F64SumVec<D>& lower, F64SumVec<D>& upper,
+                                  V& lo, size_t& count) {
+  const auto is_max = hn::Eq(v, v_max);
+  count += hn::CountTrue(d, is_max);  // an integer count: no FP operation on the add ports
+  V e_lo;
+  const V e = ExpScaledWithError(d, v, clamp_at, shift, is_max, e_lo);  // 0 at the max
+  AddToF64Sum(d, lower, upper, e);
+  // The corrections are below 2^-24 of their terms: an f32 sum of them costs < 2^-34 of rest (n <= 16384).
+  lo = hn::Add(lo, e_lo);
+}
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE double ScaledLogTermsTotal(D d, F64SumVec<D> lower, F64SumVec<D> upper, V lo) {
+  return F64SumTotal(d, lower, upper) + static_cast<double>(hn::GetLane(hn::SumOfLanes(d, lo)));
+}
+
 template <class D, class TX>
 HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t* at_max) {
   using V = hn::Vec<D>;
@@ -216,16 +234,13 @@ HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t
   const V shift = hn::Set(d, ScaledLogExpShift(max));
   const V v_max = hn::Set(d, max);
   F64SumVec<D> lower = F64SumZero(d), upper = F64SumZero(d);
+  V lo = hn::Zero(d);
   size_t count = 0;
   // Tail lanes are padded with -inf: a term of exactly 0, never equal to the (finite) max.
-  VisitRow(d, x, n, -std::numeric_limits<float>::infinity(), [&](V v, auto...) HWY_ATTR {
-    const V e = ExpScaled(d, v, clamp_at, shift);
-    const auto is_max = hn::Eq(v, v_max);
-    count += hn::CountTrue(d, is_max);
-    AddToF64Sum(d, lower, upper, hn::IfThenZeroElse(is_max, e));
-  });
+  VisitRow(d, x, n, -std::numeric_limits<float>::infinity(),
+           [&](V v, auto...) HWY_ATTR { AddScaledLogTerms(d, v, v_max, clamp_at, shift, lower, upper, lo, count); });
   *at_max = count;
-  return F64SumTotal(d, lower, upper);
+  return ScaledLogTermsTotal(d, lower, upper, lo);
 }
 
 // 1/sum as a float pair (hi, lo): e * hi + e * lo (MulByPair) is rounded once (one FMA) instead of twice (rounded

@@ -135,6 +135,46 @@ TEST_P(SoftmaxAccuracy, AllEqualAndLengthOne) {
   }
 }
 
+// Log-softmax at the max of a row whose other entries are all far below it is -log1p(rest) ~ -rest: it carries the
+// relative error of rest whole. With each term of rest off by up to 0.91 ulp (the f32 exp's own final rounding
+// included) and the output's rounding on top, about 1e-4 of rows [a, b] with b 1..80 below a came out 2 ULP off
+// (found by the Python suite's hypothesis test: [11.4609375, -36.4375]); the sums now carry each term's last
+// rounding as a correction (kernels/exp-inl.h ExpScaledWithError). Rows of 2..1000 entries (short and chunked),
+// the others 1..80 below the max, |max| up to 40 and (the unscaled path) 150..300, batched; against the reference.
+TEST_P(SoftmaxAccuracy, LogSoftmaxAtTheMaxWithSmallTerms) {
+  const float found[2] = {11.4609375f, -36.4375f};
+  float y[2];
+  ASSERT_EQ(simdmax_log_softmax_f32(1, 2, found, 2, y, 2), SIMDMAX_OK);
+  const std::vector<long double> ref = ReferenceRow(Op::kLogSoftmax, found, 2);
+  EXPECT_LE(UlpDistance(y[0], ref[0]), kLogSoftmaxMaxUlp) << "the hypothesis example";
+  const size_t rows = EmulatedRun() ? 200 : 4000;
+  uint32_t state = 12345;
+  const auto uniform = [&](float lo, float hi) {  // a small LCG: the same rows on every target
+    state = state * 1664525u + 1013904223u;
+    return lo + (hi - lo) * static_cast<float>(state >> 8) * 0x1p-24f;
+  };
+  for (size_t n : {2, 3, 5, 17, 1000}) {
+    for (const auto& [lo, hi] : {std::pair<float, float>{-40.0f, 40.0f}, {150.0f, 300.0f}}) {
+      std::vector<float> x(rows * n), out(rows * n);
+      for (size_t r = 0; r < rows; ++r) {
+        const float m = uniform(lo, hi);
+        x[r * n] = m;
+        for (size_t i = 1; i < n; ++i) x[r * n + i] = m - uniform(1.0f, 80.0f);
+      }
+      ASSERT_EQ(simdmax_log_softmax_f32(rows, n, x.data(), n, out.data(), n), SIMDMAX_OK);
+      uint64_t worst = 0;
+      size_t worst_row = 0;
+      for (size_t r = 0; r < rows; ++r) {
+        const std::vector<long double> row_ref = ReferenceRow(Op::kLogSoftmax, &x[r * n], n);
+        const uint64_t d = UlpDistance(out[r * n], row_ref[0]);
+        if (d > worst) worst = d, worst_row = r;
+      }
+      EXPECT_LE(worst, kLogSoftmaxMaxUlp) << "n=" << n << " max in [" << lo << ", " << hi << "], row " << worst_row
+                                          << ": x[0] " << x[worst_row * n] << " x[1] " << x[worst_row * n + 1];
+    }
+  }
+}
+
 SIMDMAX_INSTANTIATE_PER_TARGET(SoftmaxAccuracy);
 
 }  // namespace

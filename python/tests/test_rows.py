@@ -34,13 +34,15 @@ def test_any_shape_axis_dtype(target, x, data, log, out_half):
     _check(x, op(x, axis=axis, dtype=out_dtype), axis, log, out_dtype)
 
 
+# (Seeds below 2^16: with 2^32 hypothesis overran its buffer while generating half of the examples here.)
 @settings(max_examples=12, deadline=None)
-@given(rows=st.integers(0, 3),
-       cols=st.one_of(st.sampled_from([0, 1, 767, 768, 769, 16384, 16385, 50257]), st.integers(0, 200000)),
-       seed=st.integers(0, 2 ** 32 - 1), half_in=st.booleans(), out_half=st.booleans(), log=st.booleans())
-def test_zero_sized_and_huge_rows(target, rows, cols, seed, half_in, out_half, log):
+@given(rows=st.integers(0, 3), boundary=st.sampled_from([None, 0, 1, 767, 768, 769, 16384, 16385, 50257]),
+       drawn=st.integers(0, 200000), seed=st.integers(0, 65535), half_in=st.booleans(),
+       out_half=st.booleans(), log=st.booleans())
+def test_zero_sized_and_huge_rows(target, rows, boundary, drawn, seed, half_in, out_half, log):
     # The lengths at the path boundaries (768: short rows; 16384: one chunk) and drawn up to 200000, with 0-sized
     # batches and rows; values spread so that long rows have many entries far below the max.
+    cols = drawn if boundary is None else boundary
     x = (np.random.default_rng(seed).standard_normal((rows, cols)) * 12).astype(np.float16 if half_in else np.float32)
     out_dtype = np.float16 if out_half else np.float32
     op = simdmax.log_softmax if log else simdmax.softmax
