@@ -38,7 +38,6 @@
 #include <limits>
 
 #include "hwy/cache_control.h"
-#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "kernels/attention_tile.h"
 #include "kernels/convert-inl.h"
@@ -48,6 +47,7 @@
 #include "kernels/online_state.h"
 #include "kernels/reduce-inl.h"
 #include "kernels/row_map-inl.h"
+#include "kernels/soft_cap-inl.h"
 #include "kernels/softmax-inl.h"
 #include "kernels/two_sum-inl.h"
 
@@ -351,32 +351,6 @@ HWY_INLINE void AccumulatePV4(D d, float* const* acc, const float* const* p, siz
     store4(w0, w1, w2, w3, c + 2 * N);
     store4(x0, x1, x2, x3, c + 3 * N);
   }
-}
-
-// s = cap * tanh(s / cap), in f64: Highway's Tanh is 4 ULP in f32 (over the <= 2 ULP the contract allows) and
-// 4 ULP of f64 here, so the f32 result is rounded once from a value within ~2^-50 of the exact one (<= 0.5 ULP + a
-// hair). The reciprocal 1/cap is rounded in f64 (2^-53 relative: invisible after the f32 rounding).
-template <class D>
-HWY_INLINE void SoftCapRow(D /* d */, float* s, size_t n, float cap) {
-#if HWY_HAVE_FLOAT64
-  using DD = hn::ScalableTag<double>;
-  const DD dd;
-  const hn::Rebind<float, DD> df;  // as many float lanes as dd has doubles
-  const size_t L = hn::Lanes(dd);
-  const auto c = hn::Set(dd, static_cast<double>(cap));
-  const auto inv_c = hn::Set(dd, 1.0 / static_cast<double>(cap));
-  size_t j = 0;
-  for (; j + L <= n; j += L) {
-    const auto x = hn::PromoteTo(dd, hn::LoadU(df, s + j));
-    hn::StoreU(hn::DemoteTo(df, hn::Mul(c, hn::Tanh(dd, hn::Mul(x, inv_c)))), df, s + j);
-  }
-  if (j < n) {
-    const auto x = hn::PromoteTo(dd, LoadNOr(df, s + j, n - j, 0.0f));
-    StoreN(hn::DemoteTo(df, hn::Mul(c, hn::Tanh(dd, hn::Mul(x, inv_c)))), df, s + j, n - j);
-  }
-#else
-  for (size_t j = 0; j < n; ++j) s[j] = static_cast<float>(cap * ::tanh(static_cast<double>(s[j]) / cap));
-#endif
 }
 
 // s[j] += mask[j], the mask typed (widened exactly).

@@ -13,6 +13,9 @@
 // - AddToSum / SumTotal (kernels/reduce-inl.h): the compensated sum within the bound its header derives.
 // - RowMax (kernels/reduce-inl.h): max and min exact, all_finite false iff a NaN or an infinity is in the row, for
 //   every position of the special value and every tail length.
+// - SoftCap / SoftCapRow (kernels/soft_cap-inl.h): within 0.85 ULP (fractional, against long double) of
+//   cap * tanh(s / cap) over a sweep of every binade of s/cap from 2^-24 to 16 and the range boundaries, odd in s,
+//   the row form in place with its tail and extreme caps (the double fallback) alike.
 // - LoadNOr / StoreN (kernels/load_store_n-inl.h): read and write only n elements (the data is placed against
 //   PROT_NONE pages, so an over-read or over-write faults even without ASan, natively and under qemu), pad lanes.
 //
@@ -38,6 +41,7 @@
 #include "kernels/exp-inl.h"
 #include "kernels/load_store_n-inl.h"
 #include "kernels/reduce-inl.h"
+#include "kernels/soft_cap-inl.h"
 #include "kernels/two_sum-inl.h"
 #include "tests/ulp.h"
 
@@ -98,6 +102,12 @@ inline uint32_t Bits(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof(u));
   return u;
+}
+
+inline float FromBits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof(f));
+  return f;
 }
 
 // The float after `f` towards +inf (f finite).
@@ -320,6 +330,86 @@ struct TestExpScaledT {
 };
 
 void TestExpScaled() { hn::ForPartialVectors<TestExpScaledT>()(float()); }
+
+// SoftCap (kernels/soft_cap-inl.h): |y - cap tanh(s / cap)| <= 0.85 ulp of the exact value (the header measured
+// 0.80), results below FLT_MIN within one subnormal ulp, y odd in s. Targets without FMA test the row form only. The
+// sweep steps through the float encodings of s from cap 2^-24 to 16 cap (every binade of s/cap, all three ranges of
+// TanhWithError and the clamp) with an odd stride, plus each range boundary and its neighbours, 0, the smallest
+// subnormal and FLT_MAX.
+long double FractionalUlps(float y, long double exact) {
+  // Below FLT_MIN: counted in subnormal ulps, and one is allowed (s / cap underflows first).
+  if (fabsl(exact) < FLT_MIN) return fabsl(static_cast<long double>(y) - exact) / ldexpl(1.0L, -149) * 0.85L;
+  int e = 0;
+  frexpl(exact, &e);
+  return fabsl(static_cast<long double>(y) - exact) / ldexpl(1.0L, e - 24);
+}
+
+struct TestSoftCapT {
+  template <class T, class D>
+  void operator()(T /*unused*/, D d) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    if constexpr (hn::MaxLanes(D()) == 16) Check(d);  // ExpScaledWithError's _mm512_scalef_ps: full vectors only
+#else
+    Check(d);
+#endif
+  }
+
+  template <class D>
+  void Check(D d) {
+    const size_t N = hn::Lanes(d);
+#if HWY_NATIVE_FMA
+    for (const float cap : {1.0f, 7.3f, 30.0f, 50.0f, 0.01f, 1000.0f, kSoftCapMinCap, kSoftCapMaxCap}) {
+      std::vector<float> s;
+      for (const float at : {0.625f, 2.0f, 9.1f}) {
+        float b = at * cap;
+        for (int k = 0; k < 3; ++k) b = nextafterf(b, 0.0f);
+        for (int k = 0; k < 7; ++k, b = nextafterf(b, FLT_MAX)) s.push_back(b);
+      }
+      for (const float v : {0.0f, std::numeric_limits<float>::denorm_min(), FLT_MIN, FLT_MAX, cap}) s.push_back(v);
+      uint32_t first = simdmax_kernel_test::Bits(cap * 0x1p-24f);
+      const uint32_t last = simdmax_kernel_test::Bits(cap * 16.0f);
+      const uint32_t stride = (last - first) / static_cast<uint32_t>(simdmax_kernel_test::kRandomSamples * 5) | 1u;
+      for (uint32_t b = first; b < last; b += stride) s.push_back(simdmax_kernel_test::FromBits(b));
+      const size_t count = s.size();
+      for (size_t i = 0; i < count; ++i) s.push_back(-s[i]);
+      while (s.size() % N != 0) s.push_back(0.5f * cap);
+
+      std::vector<float> y(s.size());
+      for (size_t i = 0; i < s.size(); i += N) {
+        hn::StoreU(SoftCap(d, hn::LoadU(d, s.data() + i), hn::Set(d, cap), hn::Set(d, 1.0f / cap)), d, y.data() + i);
+      }
+      for (size_t i = 0; i < s.size(); ++i) {
+        const long double lc = cap;
+        const long double exact = lc * tanhl(static_cast<long double>(s[i]) / lc);
+        ASSERT_LE(FractionalUlps(y[i], exact), 0.85L)
+            << "cap " << cap << " s " << s[i] << " got " << y[i] << " want " << static_cast<double>(exact);
+        if (i < count) {
+          ASSERT_EQ(simdmax_kernel_test::Bits(y[i + count]), simdmax_kernel_test::Bits(-y[i])) << "odd: s " << s[i];
+        }
+      }
+    }
+#endif  // HWY_NATIVE_FMA (without, SoftCapRow alone is the interface)
+
+    // The row form: in place, exactly n elements, the vector path's bits; caps outside the vector range take the
+    // double fallback (correctly rounded but for double rounding: within 0.5 ulp + 2^-29).
+    for (const float cap : {20.0f, 1e-30f, 1e30f}) {
+      for (size_t n = 0; n <= 2 * N + 1; ++n) {
+        std::vector<float> row(n + 1, 1234.5f);
+        for (size_t j = 0; j < n; ++j) row[j] = cap * (static_cast<float>(j) - 1.5f) * 0.7f;
+        const std::vector<float> before = row;
+        SoftCapRow(d, row.data(), n, cap);
+        ASSERT_EQ(row[n], 1234.5f) << "wrote past n = " << n;
+        for (size_t j = 0; j < n; ++j) {
+          const long double lc = cap;
+          const long double exact = lc * tanhl(static_cast<long double>(before[j]) / lc);
+          ASSERT_LE(FractionalUlps(row[j], exact), 0.85L) << "cap " << cap << " n " << n << " j " << j;
+        }
+      }
+    }
+  }
+};
+
+void TestSoftCap() { hn::ForPartialVectors<TestSoftCapT>()(float()); }
 
 template <SumOrder kOrder>
 struct TestTwoSumT {
@@ -613,6 +703,7 @@ HWY_BEFORE_TEST(KernelPrimitives);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpOfPair);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpOfPairScaled);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpScaled);
+HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestSoftCap);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestTwoSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestCompensatedSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestRowMax);
