@@ -94,3 +94,87 @@ def test_online_errors():
     with pytest.raises(ValueError):
         s.normalize(x, out=out)  # 4 values, room for 3
     assert (out == 2).all()
+
+
+# ---- DLPack capsules no framework here can make -----------------------------------------------------------------
+# PyTorch refuses DLPack for meta tensors and has no negative strides, so these producers build the DLPack structs
+# themselves (dlpack.h's layout, with ctypes) and hand out a capsule named "dltensor" without a destructor: the
+# producer object owns the memory and outlives the call.
+import ctypes
+
+
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice), ("ndim", ctypes.c_int32),
+                ("dtype", _DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+
+
+class _DLManagedTensor(ctypes.Structure):
+    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+
+_PyCapsule_New = ctypes.pythonapi.PyCapsule_New
+_PyCapsule_New.restype = ctypes.py_object
+_PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+_CAPSULE_NAME = ctypes.c_char_p(b"dltensor")  # must outlive every capsule
+
+
+class _HandMadeDLPack:
+    """A 2-d float32 tensor over `base` (kept alive here) with the given element strides, byte offset and device."""
+
+    def __init__(self, base, shape, strides, byte_offset=0, device_type=1, code=2, bits=32):
+        self.base = base
+        self.shape = (ctypes.c_int64 * 2)(*shape)
+        self.strides = (ctypes.c_int64 * 2)(*strides)
+        t = _DLTensor(base.ctypes.data, _DLDevice(device_type, 0), 2, _DLDataType(code, bits, 1), self.shape,
+                      self.strides, byte_offset)
+        self.managed = _DLManagedTensor(t, None, None)
+
+    def __dlpack__(self, stream=None):
+        return _PyCapsule_New(ctypes.addressof(self.managed), _CAPSULE_NAME, None)
+
+    def __dlpack_device__(self):
+        return (self.managed.dl_tensor.device.device_type, 0)
+
+
+def test_hand_made_dlpack_is_read_where_it_points():
+    # The control for the error cases below: a positive-stride capsule with a byte offset is read zero-copy, rows of
+    # stride 5 over a 3 x 5 buffer starting at element 1 (columns 1..4 of each row).
+    base = np.arange(15, dtype=np.float32).reshape(3, 5) / 7.0
+    y = simdmax.softmax(_HandMadeDLPack(base, (3, 4), (5, 1), byte_offset=4))
+    np.testing.assert_array_equal(np.asarray(y), simdmax.softmax(base[:, 1:].copy()))
+
+
+@pytest.mark.parametrize("device_type", [2, 4, 14])  # CUDA, OpenCL, Metal
+def test_dlpack_tensor_on_another_device_is_refused(device_type):
+    base = np.zeros((2, 3), np.float32)
+    out = np.full((2, 3), 7.0, np.float32)
+    with pytest.raises(simdmax.ShapeError, match="device type %d" % device_type):
+        simdmax.softmax(_HandMadeDLPack(base, (2, 3), (3, 1), device_type=device_type), out=out)
+    assert (out == 7.0).all()
+
+
+@pytest.mark.parametrize("strides", [(-3, 1), (3, -1)])
+def test_negative_dlpack_strides_are_refused(strides):
+    base = np.zeros((2, 3), np.float32)
+    # The data pointer at the element that is first in the reversed axis, as a producer of a flipped view would set.
+    offset = 3 * 4 if strides[0] < 0 else 2 * 4
+    out = np.full((2, 3), 7.0, np.float32)
+    with pytest.raises(simdmax.ShapeError, match="negative DLPack strides"):
+        simdmax.log_softmax(_HandMadeDLPack(base, (2, 3), strides, byte_offset=offset), out=out)
+    assert (out == 7.0).all()
+
+
+@pytest.mark.parametrize("code,bits", [(0, 32), (1, 8), (2, 64), (5, 64)])  # int32, uint8, float64, complex64
+def test_dlpack_tensor_of_another_type_is_refused(code, bits):
+    base = np.zeros((2, 8), np.float32)
+    with pytest.raises(simdmax.DTypeError, match="DLPack type code %d, %d bits" % (code, bits)):
+        simdmax.softmax(_HandMadeDLPack(base, (2, 3), (3, 1), code=code, bits=bits))
