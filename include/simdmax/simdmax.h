@@ -302,9 +302,10 @@ SIMDMAX_API void simdmax_attention_args_init(simdmax_attention_args* args);
  *   any key may give NaN or +-inf in the output of any query of its kv head, whether or not that query sees the key
  *   (its weight 0 times inf is NaN). Mask entries of -inf hide keys (finite or -inf is the mask's domain).
  * - Numerics: inputs widened exactly to f32; scores, the online softmax and the weighted sum in f32 with the
- *   normaliser in f64, as simdmax_attention_f32; the soft-cap's tanh is evaluated in f64 (Highway's Tanh, 4 ULP
- *   of f64) and rounded once to f32 (<= 1 ULP of f32); the ALiBi bias is one fused multiply-add in f32. Outputs are
- *   rounded to nearest even to out_type.
+ *   normaliser in f64, as simdmax_attention_f32; the soft-cap softcap * tanh(s / softcap) is within 0.8 ULP of f32
+ *   of its exact value (an f32 evaluation carrying its roundings as low parts; in double on targets without FMA
+ *   and for caps outside [2^-60, 2^60]); the ALiBi bias is one fused multiply-add in f32. Outputs are rounded to
+ *   nearest even to out_type.
  * - Accuracy against a long-double evaluation of the formula above from the widened inputs, every target:
  *   |out - exact| <= 3e-6 * max|v_j| (max over the visible keys) for scores within tens (f32 outputs), plus one ULP
  *   of the output type for f16/bf16 outputs; scores of magnitude S carry an absolute f32 rounding of ~S * 2^-23
