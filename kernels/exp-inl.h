@@ -169,12 +169,18 @@ HWY_INLINE V ScaleByExpScaledPower(D d, V v, V n, V shifted, V shift) {
 #endif
 }
 
+// The reduced argument r = x - n ln2 of ExpScaled and ExpScaledWithError, x clamped at clamp_at first (the Cody-Waite
+// tail n * kLn2Lo folded in with one rounding).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ReduceScaledExpArgument(D d, V x, V clamp_at, V& n, V& shifted) {
+  const V r_hi = ReduceExpArgument(d, hn::Max(x, clamp_at), n, shifted);  // exact
+  return hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi);
+}
+
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
-  const V xc = hn::Max(x, clamp_at);
   V n, shifted;
-  const V r_hi = ReduceExpArgument(d, xc, n, shifted);  // exact
-  const V p = ExpPolynomial(d, hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi));
+  const V p = ExpPolynomial(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
   return ScaleByExpScaledPower(d, p, n, shifted, shift);
 }
 
@@ -187,12 +193,10 @@ HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
 // Lanes in `zero` give e = e_lo = 0 exactly (small = -1: 1 + small and its error are 0), one select for both.
 template <class D, class M, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
-  const V xc = hn::Max(x, clamp_at);
   V n, shifted;
-  const V r_hi = ReduceExpArgument(d, xc, n, shifted);  // exact
   const V one = hn::Set(d, 1.0f);
-  const V small = hn::IfThenElse(zero, hn::Neg(one),
-                                 ExpPolynomialSmall(d, hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi)));
+  const V small =
+      hn::IfThenElse(zero, hn::Neg(one), ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted)));
   const V p = hn::Add(small, one);
   const V p_lo = hn::Sub(small, hn::Sub(p, one));  // exact: 1 >= |small|
   e_lo = ScaleByExpScaledPower(d, p_lo, n, shifted, shift);

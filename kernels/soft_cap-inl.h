@@ -10,7 +10,7 @@
 //
 // Accuracy: <= 0.8 ULP of the exact cap * tanh(s / cap) (measured 0.80 by an exhaustive sweep of every float s in
 // [1e-4 cap, 10 cap] for caps 0.01, 1, 7.3, 30, 50, 1000; tests/kernels/primitives_test.cc TestSoftCap holds
-// every target to 1 ULP). The issue asked for a tanh within 2 ULP; Highway's Tanh is 4 ULP in f32, so the first
+// every target to 0.85 ULP). The issue asked for a tanh within 2 ULP; Highway's Tanh is 4 ULP in f32, so the first
 // version evaluated Highway's f64 Tanh, which cost decode +28%. This one stays in f32 and carries each step's
 // rounding as a low part, so that only the final fused multiply-add rounds at full weight:
 // - u = s / cap as u + u_lo: u = s * (1 / cap), u_lo = fma(-u, cap, s) / cap (the remainder is exact).
@@ -53,6 +53,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 // Caps the vector path accepts: 1 / cap and cap * tanh stay normal floats with a wide margin.
 inline constexpr float kSoftCapMinCap = 0x1p-60f;
 inline constexpr float kSoftCapMaxCap = 0x1p60f;
+// From here on tanh(u) = 1 - 2.5e-8 or closer: it rounds like tanh(inf), so |u| is clamped here.
+inline constexpr float kTanhFlatFrom = 9.1f;
 
 // tanh(a) ~ t + t_lo for a >= 0 (+inf allowed: it is clamped). See the file comment for the three ranges.
 template <class D, class V = hn::Vec<D>>
@@ -72,7 +74,7 @@ HWY_INLINE V TanhWithError(D d, V a, V& t_lo) {
     t_lo = small_lo;
     return small;
   }
-  const V ac = hn::Min(a, hn::Set(d, 9.1f));  // NaN-free: a is never NaN
+  const V ac = hn::Min(a, hn::Set(d, kTanhFlatFrom));  // NaN-free: a is never NaN
   V e_lo;
   const V e = ExpScaledWithError(d, hn::Add(ac, ac), hn::Zero(d), hn::Zero(d), hn::FirstN(d, 0), e_lo);
   const V den = hn::Add(e, one);
@@ -98,7 +100,8 @@ HWY_INLINE V SoftCap(D d, V s, V cap, V inv_cap) {
   V t_lo;
   const V t = TanhWithError(d, u, t_lo);
   // u_lo only where tanh is not yet flat: beyond the clamp it could be -inf (u = inf) and 1 - t^2 is 0.
-  const V u_lo = hn::IfThenZeroElse(hn::Gt(u, hn::Set(d, 9.1f)), hn::Mul(hn::NegMulAdd(u, cap, s_abs), inv_cap));
+  const V u_lo =
+      hn::IfThenZeroElse(hn::Gt(u, hn::Set(d, kTanhFlatFrom)), hn::Mul(hn::NegMulAdd(u, cap, s_abs), inv_cap));
   const V low = hn::MulAdd(hn::NegMulAdd(t, t, hn::Set(d, 1.0f)), u_lo, t_lo);
   // |u| < 2^-12: cap tanh(s / cap) = s (1 - u^2 / 3 + ...) is s within 1/3 ulp, and s itself avoids s / cap
   // underflowing (s = FLT_MIN with cap 7.3 came out 3 subnormal ulps low).
@@ -112,23 +115,19 @@ HWY_INLINE V SoftCap(D d, V s, V cap, V inv_cap) {
 template <class D>
 HWY_INLINE void SoftCapRow(D d, float* HWY_RESTRICT s, size_t n, float cap) {
 #if HWY_NATIVE_FMA
-  const bool vector_path = cap >= kSoftCapMinCap && cap <= kSoftCapMaxCap;
-#else
-  (void)d;
-  const bool vector_path = false;
-#endif
-  if (!vector_path) {
-    for (size_t j = 0; j < n; ++j) s[j] = static_cast<float>(cap * tanh(static_cast<double>(s[j]) / cap));
+  if (cap >= kSoftCapMinCap && cap <= kSoftCapMaxCap) {
+    const size_t N = hn::Lanes(d);
+    const auto c = hn::Set(d, cap);
+    const auto inv_c = hn::Set(d, 1.0f / cap);
+    size_t j = 0;
+    for (; j + N <= n; j += N) hn::StoreU(SoftCap(d, hn::LoadU(d, s + j), c, inv_c), d, s + j);
+    if (j < n) StoreN(SoftCap(d, LoadNOr(d, s + j, n - j, 0.0f), c, inv_c), d, s + j, n - j);
     return;
   }
-#if HWY_NATIVE_FMA
-  const size_t N = hn::Lanes(d);
-  const auto c = hn::Set(d, cap);
-  const auto inv_c = hn::Set(d, 1.0f / cap);
-  size_t j = 0;
-  for (; j + N <= n; j += N) hn::StoreU(SoftCap(d, hn::LoadU(d, s + j), c, inv_c), d, s + j);
-  if (j < n) StoreN(SoftCap(d, LoadNOr(d, s + j, n - j, 0.0f), c, inv_c), d, s + j, n - j);
+#else
+  (void)d;
 #endif
+  for (size_t j = 0; j < n; ++j) s[j] = static_cast<float>(cap * tanh(static_cast<double>(s[j]) / cap));
 }
 
 }  // namespace HWY_NAMESPACE
