@@ -561,7 +561,11 @@ def attention_section(data, ctx, targets, peak):
 
     # Features.
     feats = [n for n in list(res) + list(errors) if n.startswith("BM_EngineFeature/")]
+    # Issue 11's goal is each feature alone (the soft-cap at cap 30, scores inside it); the feature combination and
+    # a cap below the scores (softcaptight) are held to the same bound as a stricter goal of ours, reported apart.
     worst_f, count_f = None, 0
+    worst_strict, count_strict = None, 0
+    strict_features = ("all", "softcaptight")
     if feats:
         out.append("### Feature cost over the plain call at the same shape (1 thread)\n")
         out.append("mask: f32 additive, one matrix broadcast to every head; window: one that hides no key (decode: "
@@ -599,14 +603,23 @@ def attention_section(data, ctx, targets, peak):
                     else:
                         over = f"{100 * (ratio - 1):+.1f}%"
                         verdict = "yes" if ratio - 1 <= FEATURE_GOAL else "NO"
-                        count_f += 1
-                        if worst_f is None or ratio - 1 > worst_f[0]:
-                            worst_f = (ratio - 1, f"{kind} {feat} ({100 * (ratio - 1):+.1f}%)")
+                        case = (ratio - 1, f"{kind} {feat} ({100 * (ratio - 1):+.1f}%)")
+                        if feat in strict_features:
+                            count_strict += 1
+                            if worst_strict is None or case[0] > worst_strict[0]:
+                                worst_strict = case
+                        else:
+                            count_f += 1
+                            if worst_f is None or case[0] > worst_f[0]:
+                                worst_f = case
                 out.append("| " + " | ".join([shape_label, feat if r else f"{feat} (skipped)",
                                               unit, rate, over, verdict]) + " |")
         out.append("")
-    rows.append(goal_row(f"mask, window, soft-cap, ALiBi, sinks (each, and all at once) ≤ {100 * FEATURE_GOAL:.0f}% "
-                         "over the plain call, decode and prefill shapes", worst_f, FEATURE_GOAL, count_f,
+    rows.append(goal_row(f"mask, window, soft-cap (cap 30), ALiBi, sinks, each ≤ {100 * FEATURE_GOAL:.0f}% over the "
+                         "plain call, decode and prefill shapes", worst_f, FEATURE_GOAL, count_f,
+                         higher_is_better=False))
+    rows.append(goal_row(f"(stricter, ours) all features at once, and a cap below the scores (softcaptight), "
+                         f"≤ {100 * FEATURE_GOAL:.0f}% over the plain call", worst_strict, FEATURE_GOAL, count_strict,
                          higher_is_better=False))
 
     out.append("### Goals (attention for engines), evaluated on this run\n")
