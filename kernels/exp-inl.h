@@ -191,16 +191,30 @@ HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
 // term off by up to 0.91 ulp, then the output's own rounding, reached 2 ULP (about 1e-4 of rows [a, b] with b 1..80
 // below a; found by the Python suite's hypothesis test). With e + e_lo: 0.41 + 0.5 < 1 ulp.
 // Lanes in `zero` give e = e_lo = 0 exactly (small = -1: 1 + small and its error are 0), one select for both.
-template <class D, class M, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
-  V n, shifted;
+// (The rounding of 1 + small and the scaling, shared by both forms below.)
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ScaledExpOfSmall(D d, V small, V n, V shifted, V shift, V& e_lo) {
   const V one = hn::Set(d, 1.0f);
-  const V small =
-      hn::IfThenElse(zero, hn::Neg(one), ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted)));
   const V p = hn::Add(small, one);
   const V p_lo = hn::Sub(small, hn::Sub(p, one));  // exact: 1 >= |small|
   e_lo = ScaleByExpScaledPower(d, p_lo, n, shifted, shift);
   return ScaleByExpScaledPower(d, p, n, shifted, shift);
+}
+
+template <class D, class M, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
+  V n, shifted;
+  const V small = hn::IfThenElse(zero, hn::Set(d, -1.0f),
+                                 ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted)));
+  return ScaledExpOfSmall(d, small, n, shifted, shift, e_lo);
+}
+
+// The same without lanes forced to 0 (one select fewer): softmax's sums.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, V& e_lo) {
+  V n, shifted;
+  const V small = ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
+  return ScaledExpOfSmall(d, small, n, shifted, shift, e_lo);
 }
 
 // As ExpOfPair, for any hi including -inf (and lo NaN there, as TwoSum gives for x = -inf): exactly 0 below

@@ -86,6 +86,9 @@ struct ChunkFinish {
   // finish re-derives the first pass's e = exp(x - offset) (the form and the variant it chose).
   float chunk_max, chunk_min;
   bool chunk_neg_inf;
+  // kNormal softmax: the chunk's terms came from the scaled exp (ChunkState::scaled), whose sum carries each term's
+  // rounding error: the finish adds that error back to the terms at the chunk's max (MulByPairPlus).
+  bool chunk_scaled;
 };
 
 // fdlibm's split of ln 2 (kLn2Hi has 32 significant bits), for m ln2 carried exactly in f64: the chunk weights below
@@ -191,6 +194,7 @@ inline void MergeChunks(bool log, const ChunkState* states, size_t count, ChunkF
       f.chunk_max = states[c].max;
       f.chunk_min = states[c].min;
       f.chunk_neg_inf = states[c].neg_inf;
+      f.chunk_scaled = states[c].scaled;
     }
   }
 }

@@ -171,13 +171,21 @@ HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs& p, size_t n, const float
   });
 }
 
+// What the output pass of scaled softmax rows needs from their sum pass, per row: the sum, and the term of the
+// row's max with its rounding error (MulByPairPlus adds it back, kernels/softmax-inl.h).
+struct ScaledSoftmaxSums {
+  double sum[4];
+  float top[4], top_lo[4];
+};
+
 // Softmax of kRows rows by ExpScaled (kernels/exp-inl.h), the sum pass: e = exp(x) 2^s_r, stored to y and summed
 // (seeded with 4, which is >= every term); sums[r] receives row r's sum. Rows: no NaN or +inf, a finite max with
 // |max| <= kScaledExpMaxAbs. The argument of exp is x itself, so there is no TwoSum, no masked variant and no min
 // reduction: ~10 operations per vector fewer than the x - max form, at the same error budget (exp < 1 ulp, the
 // final rounding, the float-pair scale).
 template <size_t kRows, class D>
-HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b, double* sums) {
+HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b,
+                                       ScaledSoftmaxSums* sums) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   constexpr float kSeed = 4.0f;
@@ -191,45 +199,56 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
     Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - 120.0f);
     Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, ScaledExpShift(b.max[r]));
   });
-  const auto exp_of = [&](auto r, V v) HWY_ATTR {
-    return ExpScaled(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3));
+  // e and its rounding error, both summed (the error into the compensated sum's low part).
+  const auto exp_sum = [&](auto r, V v) HWY_ATTR {
+    V e_lo;
+    const V e =
+        ExpScaledWithError(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3), e_lo);
+    AddToSeededSum(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e, e_lo);
+    return e;
   };
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = exp_of(r, hn::LoadU(d, p.x[r] + i));
-      AddToSum</*kSeeded=*/true>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e);
-      hn::StoreU(e, d, p.y[r] + i);
-    });
+    ForRows<kRows>([&](auto r) HWY_ATTR { hn::StoreU(exp_sum(r, hn::LoadU(d, p.x[r] + i)), d, p.y[r] + i); });
   }
   if (i < n) {  // padded with -inf: exactly 0, nothing to drop
     const float kNegInf = -std::numeric_limits<float>::infinity();
     ForRows<kRows>([&](auto r) HWY_ATTR {
-      const V e = exp_of(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf));
-      AddToSum</*kSeeded=*/true>(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e);
-      StoreN(e, d, p.y[r] + i, n - i);
+      StoreN(exp_sum(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)), d, p.y[r] + i, n - i);
     });
   }
-  ForRows<kRows>([&](auto r)
-                     HWY_ATTR { sums[r] = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed); });
+  ForRows<kRows>([&](auto r) HWY_ATTR {
+    sums->sum[r] = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed);
+    const TopTerm top = ScaledTopTerm(d, b.max[r]);
+    sums->top[r] = top.e;
+    sums->top_lo[r] = top.e_lo;
+  });
 }
 
-// The output pass after ShortSoftmaxScaledSums: y = e * (1 / sum) as a float pair (one rounding, MulByPair), the
-// rows interleaved (elementwise: the same bits as one row at a time).
+// The output pass after ShortSoftmaxScaledSums: y = e * (1 / sum) as a float pair (one rounding, MulByPair; the
+// terms at the max with their rounding error, MulByPairPlus), the rows interleaved (elementwise: the same bits as one
+// row at a time).
 template <size_t kRows, class D>
-HWY_INLINE void ShortSoftmaxScaledOutput(D d, const ShortRowPtrs& p, size_t n, const double* sums) {
+HWY_INLINE void ShortSoftmaxScaledOutput(D d, const ShortRowPtrs& p, size_t n, const ScaledSoftmaxSums& sums) {
   using V = hn::Vec<D>;
   const size_t N = hn::Lanes(d);
   const V zero = hn::Zero(d);
   V h0 = zero, h1 = zero, h2 = zero, h3 = zero;  // 1/sum as a float pair: hi
   V l0 = zero, l1 = zero, l2 = zero, l3 = zero;  // ... and lo
+  V t0 = zero, t1 = zero, t2 = zero, t3 = zero;  // the max's term
+  V e0 = zero, e1 = zero, e2 = zero, e3 = zero;  // ... and its rounding error times hi
   ForRows<kRows>([&](auto r) HWY_ATTR {
     float hi, lo;
-    FloatPair(1.0 / sums[r], &hi, &lo);
+    FloatPair(1.0 / sums.sum[r], &hi, &lo);
     Pick<r>(h0, h1, h2, h3) = hn::Set(d, hi);
     Pick<r>(l0, l1, l2, l3) = hn::Set(d, lo);
+    Pick<r>(t0, t1, t2, t3) = hn::Set(d, sums.top[r]);
+    Pick<r>(e0, e1, e2, e3) = hn::Set(d, sums.top_lo[r] * hi);
   });
-  const auto out = [&](auto r, V e) HWY_ATTR { return MulByPair(e, Pick<r>(h0, h1, h2, h3), Pick<r>(l0, l1, l2, l3)); };
+  const auto out = [&](auto r, V e) HWY_ATTR {
+    const V add = hn::IfThenElseZero(hn::Eq(e, Pick<r>(t0, t1, t2, t3)), Pick<r>(e0, e1, e2, e3));
+    return MulByPairPlus(e, Pick<r>(h0, h1, h2, h3), Pick<r>(l0, l1, l2, l3), add);
+  };
   size_t i = 0;
   for (; i + N <= n; i += N) {
     ForRows<kRows>([&](auto r) HWY_ATTR { hn::StoreU(out(r, hn::LoadU(d, p.y[r] + i)), d, p.y[r] + i); });
@@ -242,8 +261,8 @@ HWY_INLINE void ShortSoftmaxScaledOutput(D d, const ShortRowPtrs& p, size_t n, c
 // One group of scaled softmax rows on its own (groups not in flight with others).
 template <size_t kRows, class D>
 HWY_INLINE void ShortSoftmaxScaled(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b) {
-  double sums[4];
-  ShortSoftmaxScaledSums<kRows>(d, p, n, b, sums);
+  ScaledSoftmaxSums sums;
+  ShortSoftmaxScaledSums<kRows>(d, p, n, b, &sums);
   ShortSoftmaxScaledOutput<kRows>(d, p, n, sums);
 }
 
@@ -539,7 +558,7 @@ HWY_INLINE void ShortGroupsPipelined(D d, const ShortRowPtrs* p, size_t groups, 
   bool scaled[kMaxShortGroupsInFlight];
   for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4>(d, p[g], n);
   ScaledLogSums log_sums;                                 // log-softmax
-  double sums[kShortRowGroup * kMaxShortGroupsInFlight];  // softmax
+  ScaledSoftmaxSums sums[kMaxShortGroupsInFlight];        // softmax
   if (!kSoftmax) log_sums.Clear();
   for (size_t g = 0; g < groups; ++g) {
     ShortRowKind kinds[4];
@@ -548,7 +567,7 @@ HWY_INLINE void ShortGroupsPipelined(D d, const ShortRowPtrs* p, size_t groups, 
     if (!scaled[g]) {
       ShortRowsOfKinds<4, kOp>(d, p[g], n, b[g], uniform, kinds);
     } else if constexpr (kSoftmax) {
-      ShortSoftmaxScaledSums<4>(d, p[g], n, b[g], sums + 4 * g);
+      ShortSoftmaxScaledSums<4>(d, p[g], n, b[g], &sums[g]);
     } else {
       ShortLogScaledSums<4>(d, p[g], n, b[g], log_sums, 4 * g);
     }
@@ -557,7 +576,7 @@ HWY_INLINE void ShortGroupsPipelined(D d, const ShortRowPtrs* p, size_t groups, 
   for (size_t g = 0; g < groups; ++g) {
     if (!scaled[g]) continue;
     if constexpr (kSoftmax) {
-      ShortSoftmaxScaledOutput<4>(d, p[g], n, sums + 4 * g);
+      ShortSoftmaxScaledOutput<4>(d, p[g], n, sums[g]);
     } else {
       ShortLogScaledOutput<4>(d, p[g], n, b[g], log_sums.log_sum + 4 * g);
     }

@@ -90,6 +90,10 @@ struct ScaledExp {
   using V = hn::Vec<D>;
   HWY_INLINE ScaledExp(D d_in, float max) : d(d_in), shift(ScaledExpShift(max)), clamp_at(max - 120.0f) {}
   HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, hn::Set(d, clamp_at), hn::Set(d, shift)); }
+  // The same e, and the error of its last rounding (ExpScaledWithError).
+  HWY_INLINE V WithError(V v, V& e_lo) const {
+    return ExpScaledWithError(d, v, hn::Set(d, clamp_at), hn::Set(d, shift), e_lo);
+  }
   D d;
   float shift;
   float clamp_at;
@@ -189,8 +193,9 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
   V hi = hn::Set(d, kSeed), lo = hn::Zero(d);
   // Tail lanes are padded with -inf: the scaled exp gives exactly 0 for them, nothing to drop.
   const auto exp_of = [&](V v, auto...) HWY_ATTR {
-    const V e = scaled_exp(v);
-    AddToSum</*kSeeded=*/true>(hi, lo, e);
+    V e_lo;
+    const V e = scaled_exp.WithError(v, e_lo);
+    AddToSeededSum(hi, lo, e, e_lo);
     return e;
   };
   const float kNegInf = -std::numeric_limits<float>::infinity();
@@ -276,6 +281,41 @@ HWY_INLINE V MulByPair(V e, V hi, V lo) {
                         hn::Mul(e_lo, hi_lo));
   return hn::Add(p, hn::Add(err, hn::Mul(e, lo)));
 #endif
+}
+
+// e * (hi + lo) + add, rounded once (as MulByPair; add is at most ~1 ulp of the product): the output of a term known
+// as e + c, with add = c * hi. Softmax's scaled sums add every term's rounding error (ExpScaledWithError), so the
+// terms at the max, whose rounding no longer cancels against the sum's, get theirs back here: a row of one finite
+// entry is exactly 1, and k equal entries exactly 1/k, as with the rounded sum.
+template <class V>
+HWY_INLINE V MulByPairPlus(V e, V hi, V lo, V add) {
+#if HWY_NATIVE_FMA
+  return hn::MulAdd(e, hi, hn::MulAdd(e, lo, add));
+#else
+  const hn::DFromV<V> d;
+  const V split = hn::Set(d, 4097.0f);  // 2^12 + 1: Dekker's exact product, as MulByPair
+  const V p = hn::Mul(e, hi);
+  const V e_big = hn::Mul(e, split);
+  const V e_hi = hn::Sub(e_big, hn::Sub(e_big, e));
+  const V e_lo = hn::Sub(e, e_hi);
+  const V hi_big = hn::Mul(hi, split);
+  const V hi_hi = hn::Sub(hi_big, hn::Sub(hi_big, hi));
+  const V hi_lo = hn::Sub(hi, hi_hi);
+  const V err = hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
+                        hn::Mul(e_lo, hi_lo));
+  return hn::Add(p, hn::Add(err, hn::Add(hn::Mul(e, lo), add)));
+#endif
+}
+
+// The scaled term of a max (ScaledExp's e for x = max) and its rounding error, as scalars.
+struct TopTerm {
+  float e, e_lo;
+};
+template <class D>
+HWY_INLINE TopTerm ScaledTopTerm(D d, float max) {
+  hn::Vec<D> e_lo;
+  const hn::Vec<D> e = ScaledExp<D>(d, max).WithError(hn::Set(d, max), e_lo);
+  return TopTerm{hn::GetLane(e), hn::GetLane(e_lo)};
 }
 
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with
@@ -379,6 +419,14 @@ HWY_INLINE void RescaleStored(D d, const float* e, TY* y, size_t n, const ChunkF
   using V = hn::Vec<D>;
   const V hi = hn::Set(d, finish.scale_hi);
   const V lo = hn::Set(d, finish.scale_lo);
+  if (finish.chunk_scaled) {
+    const TopTerm top = ScaledTopTerm(d, finish.chunk_max);
+    const V top_e = hn::Set(d, top.e), top_add = hn::Set(d, top.e_lo * finish.scale_hi);
+    MapRow(d, e, y, n, 0.0f, [&](V v, auto...) HWY_ATTR {
+      return MulByPairPlus(v, hi, lo, hn::IfThenElseZero(hn::Eq(v, top_e), top_add));
+    });
+    return;
+  }
   MapRow(d, e, y, n, 0.0f, [&](V v, auto...) HWY_ATTR { return MulByPair(v, hi, lo); });
 }
 
@@ -393,10 +441,14 @@ HWY_INLINE void RescaleRecomputed(D d, const TX* x, TY* y, size_t n, const Chunk
   using V = hn::Vec<D>;
   const V hi = hn::Set(d, finish.scale_hi);
   const V lo = hn::Set(d, finish.scale_lo);
-  if (fabsf(finish.chunk_max) <= kScaledExpMaxAbs) {  // ChunkPassWith's choice
+  if (finish.chunk_scaled) {  // ChunkPassWith's choice (|chunk max| <= kScaledExpMaxAbs)
     const ScaledExp<D> scaled_exp(d, finish.chunk_max);
-    MapRowTo(d, x, y, n, -std::numeric_limits<float>::infinity(), finish.stream,
-             [&](V v, auto...) HWY_ATTR { return MulByPair(scaled_exp(v), hi, lo); });
+    const TopTerm top = ScaledTopTerm(d, finish.chunk_max);
+    const V top_e = hn::Set(d, top.e), top_add = hn::Set(d, top.e_lo * finish.scale_hi);
+    MapRowTo(d, x, y, n, -std::numeric_limits<float>::infinity(), finish.stream, [&](V v, auto...) HWY_ATTR {
+      const V e = scaled_exp(v);
+      return MulByPairPlus(e, hi, lo, hn::IfThenElseZero(hn::Eq(e, top_e), top_add));
+    });
     return;
   }
   WithShiftVariant(
