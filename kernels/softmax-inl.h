@@ -263,23 +263,30 @@ HWY_INLINE void FloatPair(double value, float* hi, float* lo) {
 // are exact), so that the result is again rounded once: p + (err + e * lo), the small parts' own roundings being
 // ~2^-24 of an ulp. hi's split is loop-invariant (the compiler hoists it out of the row loop). Underflowing partial
 // products (e below ~2^-100) cost an absolute error far below FLT_MIN, which the accuracy contract counts as exact.
+#if !HWY_NATIVE_FMA
+// The rounding error of p = e * hi (rounded), exactly: Dekker's product of Veltkamp's 12-bit halves.
 template <class V>
-HWY_INLINE V MulByPair(V e, V hi, V lo) {
-#if HWY_NATIVE_FMA
-  return hn::MulAdd(e, hi, hn::Mul(e, lo));
-#else
+HWY_INLINE V ProductError(V e, V hi, V p) {
   const hn::DFromV<V> d;
   const V split = hn::Set(d, 4097.0f);  // 2^12 + 1
-  const V p = hn::Mul(e, hi);
   const V e_big = hn::Mul(e, split);
   const V e_hi = hn::Sub(e_big, hn::Sub(e_big, e));
   const V e_lo = hn::Sub(e, e_hi);
   const V hi_big = hn::Mul(hi, split);
   const V hi_hi = hn::Sub(hi_big, hn::Sub(hi_big, hi));
   const V hi_lo = hn::Sub(hi, hi_hi);
-  const V err = hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
-                        hn::Mul(e_lo, hi_lo));
-  return hn::Add(p, hn::Add(err, hn::Mul(e, lo)));
+  return hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
+                 hn::Mul(e_lo, hi_lo));
+}
+#endif
+
+template <class V>
+HWY_INLINE V MulByPair(V e, V hi, V lo) {
+#if HWY_NATIVE_FMA
+  return hn::MulAdd(e, hi, hn::Mul(e, lo));
+#else
+  const V p = hn::Mul(e, hi);
+  return hn::Add(p, hn::Add(ProductError(e, hi, p), hn::Mul(e, lo)));
 #endif
 }
 
@@ -292,18 +299,8 @@ HWY_INLINE V MulByPairPlus(V e, V hi, V lo, V add) {
 #if HWY_NATIVE_FMA
   return hn::MulAdd(e, hi, hn::MulAdd(e, lo, add));
 #else
-  const hn::DFromV<V> d;
-  const V split = hn::Set(d, 4097.0f);  // 2^12 + 1: Dekker's exact product, as MulByPair
   const V p = hn::Mul(e, hi);
-  const V e_big = hn::Mul(e, split);
-  const V e_hi = hn::Sub(e_big, hn::Sub(e_big, e));
-  const V e_lo = hn::Sub(e, e_hi);
-  const V hi_big = hn::Mul(hi, split);
-  const V hi_hi = hn::Sub(hi_big, hn::Sub(hi_big, hi));
-  const V hi_lo = hn::Sub(hi, hi_hi);
-  const V err = hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
-                        hn::Mul(e_lo, hi_lo));
-  return hn::Add(p, hn::Add(err, hn::Add(hn::Mul(e, lo), add)));
+  return hn::Add(p, hn::Add(ProductError(e, hi, p), hn::Add(hn::Mul(e, lo), add)));
 #endif
 }
 

@@ -24,6 +24,19 @@ simdmax_status RunOp(Op op, size_t rows, size_t cols, const float* x, size_t xs,
 
 uint64_t Bound(Op op) { return op == Op::kSoftmax ? kSoftmaxMaxUlp : kLogSoftmaxMaxUlp; }
 
+// Uniform floats in [lo, hi) from a small LCG: the same rows on every target.
+class Lcg {
+ public:
+  explicit Lcg(uint32_t seed) : state_(seed) {}
+  float Uniform(float lo, float hi) {
+    state_ = state_ * 1664525u + 1013904223u;
+    return lo + (hi - lo) * static_cast<float>(state_ >> 8) * 0x1p-24f;
+  }
+
+ private:
+  uint32_t state_;
+};
+
 // Inputs and references are the same for every target: computed once per (op, distribution, n). Long rows are
 // kept one at a time so that the cache stays small.
 struct Case {
@@ -148,11 +161,8 @@ TEST_P(SoftmaxAccuracy, LogSoftmaxAtTheMaxWithSmallTerms) {
   const std::vector<long double> ref = ReferenceRow(Op::kLogSoftmax, found, 2);
   EXPECT_LE(UlpDistance(y[0], ref[0]), kLogSoftmaxMaxUlp) << "the hypothesis example";
   const size_t rows = EmulatedRun() ? 200 : 4000;
-  uint32_t state = 12345;
-  const auto uniform = [&](float lo, float hi) {  // a small LCG: the same rows on every target
-    state = state * 1664525u + 1013904223u;
-    return lo + (hi - lo) * static_cast<float>(state >> 8) * 0x1p-24f;
-  };
+  Lcg lcg(12345);
+  const auto uniform = [&](float lo, float hi) { return lcg.Uniform(lo, hi); };
   for (size_t n : {2, 3, 5, 17, 1000}) {
     for (const auto& [lo, hi] : {std::pair<float, float>{-40.0f, 40.0f}, {150.0f, 300.0f}}) {
       std::vector<float> x(rows * n), out(rows * n);
@@ -191,11 +201,8 @@ TEST_P(SoftmaxAccuracy, SoftmaxWithOneDominantTerm) {
     for (size_t i = 0; i < 2; ++i) EXPECT_LE(UlpDistance(y[i], ref[i]), kSoftmaxMaxUlp) << row[0] << ", " << row[1];
   }
   const size_t rows = EmulatedRun() ? 100 : 3000;
-  uint32_t state = 4242;
-  const auto uniform = [&](float lo, float hi) {  // a small LCG: the same rows on every target
-    state = state * 1664525u + 1013904223u;
-    return lo + (hi - lo) * static_cast<float>(state >> 8) * 0x1p-24f;
-  };
+  Lcg lcg(4242);
+  const auto uniform = [&](float lo, float hi) { return lcg.Uniform(lo, hi); };
   for (size_t n : {2, 3, 17, 769, 16384}) {
     const size_t batch = n == 16384 ? (EmulatedRun() ? 1 : 8) : rows;
     std::vector<float> x(batch * n), out(batch * n);
