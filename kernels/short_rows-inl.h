@@ -202,8 +202,8 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   // e and its rounding error, both summed (the error into the compensated sum's low part).
   const auto exp_sum = [&](auto r, V v) HWY_ATTR {
     V e_lo;
-    const V e =
-        ExpScaledWithError(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3), e_lo);
+    const V e = ExpScaledWithError(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3),
+                                   Pick<r>(shift0, shift1, shift2, shift3), e_lo);
     AddToSeededSum(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e, e_lo);
     return e;
   };
@@ -213,9 +213,8 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   }
   if (i < n) {  // padded with -inf: exactly 0, nothing to drop
     const float kNegInf = -std::numeric_limits<float>::infinity();
-    ForRows<kRows>([&](auto r) HWY_ATTR {
-      StoreN(exp_sum(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)), d, p.y[r] + i, n - i);
-    });
+    ForRows<kRows>([&](auto r)
+                       HWY_ATTR { StoreN(exp_sum(r, LoadNOr(d, p.x[r] + i, n - i, kNegInf)), d, p.y[r] + i, n - i); });
   }
   ForRows<kRows>([&](auto r) HWY_ATTR {
     sums->sum[r] = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed);
@@ -557,8 +556,8 @@ HWY_INLINE void ShortGroupsPipelined(D d, const ShortRowPtrs* p, size_t groups, 
   ShortRowBounds b[kMaxShortGroupsInFlight];
   bool scaled[kMaxShortGroupsInFlight];
   for (size_t g = 0; g < groups; ++g) b[g] = ShortRowMax<4>(d, p[g], n);
-  ScaledLogSums log_sums;                                 // log-softmax
-  ScaledSoftmaxSums sums[kMaxShortGroupsInFlight];        // softmax
+  ScaledLogSums log_sums;                           // log-softmax
+  ScaledSoftmaxSums sums[kMaxShortGroupsInFlight];  // softmax
   if (!kSoftmax) log_sums.Clear();
   for (size_t g = 0; g < groups; ++g) {
     ShortRowKind kinds[4];
