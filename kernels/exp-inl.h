@@ -150,71 +150,83 @@ HWY_INLINE float ScaledLogExpShift(float max) {
   return static_cast<float>(kScaledLogExpScaleLog2) - nearbyintf(max * ExpCoefficients::kLog2E);
 }
 
-// v * 2^(n + s) for ExpScaled: n as ReduceExpArgument left it (and in `shifted`), s a float holding an integer,
-// n + s in [-156, 33]; the product is exact while normal, else rounded once (into the subnormals or to 0).
+// 2^(n + s) for ExpScaled: n as ReduceExpArgument left it (and in `shifted`), s a float holding an integer,
+// n + s in [-172, 33]. Exact down to 2^-149 (subnormal), rounded to nearest below (2^-150 and less give 0).
 template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ScaleByExpScaledPower(D d, V v, V n, V shifted, V shift) {
+HWY_INLINE V ExpScaledPower(D d, V n, V shifted, V shift) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  (void)d;
   (void)shifted;
-  return V{_mm512_scalef_ps(v.raw, hn::Add(n, shift).raw)};
+  return V{_mm512_scalef_ps(hn::Set(d, 1.0f).raw, hn::Add(n, shift).raw)};
 #else
-  // 2^(n + s) down to 2^-175: as 2^(n + s + 64) (a normal float, exact product) times 2^-64 (one rounding, into the
-  // subnormals or to 0). The shifter left n in the low mantissa bits; s + 64 + 127 is added in the exponent field.
+  // As 2^(n + s + 64), a normal float built in the exponent field (the shifter left n in the low mantissa bits;
+  // s + 64 + 127 is added there), times 2^-64: exact while normal, one rounding below.
   (void)n;
   const hn::RebindToSigned<D> di;
   const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift), hn::Set(di, 127 + 64)));
   const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), bias);
-  return hn::Mul(hn::Mul(v, hn::BitCast(d, exponent)), hn::Set(d, 5.42101086e-20f));  // 2^-64
+  return hn::Mul(hn::BitCast(d, exponent), hn::Set(d, 5.42101086e-20f));  // 2^-64
 #endif
 }
 
-// The reduced argument r = x - n ln2 of ExpScaled and ExpScaledWithError, x clamped at clamp_at first (the Cody-Waite
-// tail n * kLn2Lo folded in with one rounding).
+// The reduced argument r = x - n ln2 of ExpScaled, x clamped at clamp_at first (the Cody-Waite tail n * kLn2Lo
+// folded in with one rounding).
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ReduceScaledExpArgument(D d, V x, V clamp_at, V& n, V& shifted) {
   const V r_hi = ReduceExpArgument(d, hn::Max(x, clamp_at), n, shifted);  // exact
   return hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi);
 }
 
+// exp(x) 2^s as e = (1 + small) * scale rounded once, with scale = 2^(n + s) exact (ExpScaledPower) and small =
+// exp(r) - 1 (ExpPolynomialSmall, |small| < 0.43) left to the caller: (1 + small) * scale is the term before its
+// last rounding, so a caller that needs that rounding's error gets it from small and scale with one FMA
+// (ExpScaledWithError; softmax's sums, kernels/reduce-inl.h AddScaledTermToSeededSum). One FMA for e instead of
+// 1 + small and a scaling: the product is exact in the normal range (scale is a power of two), so e has the same bits
+// as fl(1 + small) * 2^(n + s); a subnormal e is rounded once instead of twice. Without native FMA, MulAdd is a
+// product (exact: scale is a power of two) and an add (one rounding): the same bits.
 template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
+HWY_INLINE void ExpScaledParts(D d, V x, V clamp_at, V shift, V& small, V& scale) {
   V n, shifted;
-  const V p = ExpPolynomial(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
-  return ScaleByExpScaledPower(d, p, n, shifted, shift);
+  small = ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
+  scale = ExpScaledPower(d, n, shifted, shift);
 }
 
-// ExpScaled with the rounding of 1 + (r + r^2 Q(r)) carried as a correction: exp(x) 2^s ~ e + e_lo, e exactly
-// ExpScaled's result, e_lo the error of that addition (Fast2Sum: |small| < 1), scaled likewise. Error of e + e_lo:
-// ~0.41 ulp of e (r rounded 0.13, polynomial 0.1, small rounded 0.18: ExpOfPair's budget less its final rounding).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaledTerm(D d, V x, V clamp_at, V shift, V& small, V& scale) {
+  ExpScaledParts(d, x, clamp_at, shift, small, scale);
+  return hn::MulAdd(small, scale, scale);
+}
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
+  V small, scale;
+  return ExpScaledTerm(d, x, clamp_at, shift, small, scale);
+}
+
+// ExpScaled with the rounding of (1 + small) * scale carried as a correction: exp(x) 2^s ~ e + e_lo, e exactly
+// ExpScaled's result, e_lo = (1 + small) * scale - e exactly in the normal range (scale - e is exact by Sterbenz,
+// e / scale lying in [0.7, 1.43], and the rounding error of e is a float). Error of e + e_lo: ~0.41 ulp of e
+// (r rounded 0.13, polynomial 0.1, small rounded 0.18: ExpOfPair's budget less its final rounding).
 // Log-softmax's sums need it: the output at the max is -log1p(rest), which carries rest's relative error whole, so a
 // term off by up to 0.91 ulp, then the output's own rounding, reached 2 ULP (about 1e-4 of rows [a, b] with b 1..80
 // below a; found by the Python suite's hypothesis test). With e + e_lo: 0.41 + 0.5 < 1 ulp.
-// Lanes in `zero` give e = e_lo = 0 exactly (small = -1: 1 + small and its error are 0), one select for both.
-// (The rounding of 1 + small and the scaling, shared by both forms below.)
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ScaledExpOfSmall(D d, V small, V n, V shifted, V shift, V& e_lo) {
-  const V one = hn::Set(d, 1.0f);
-  const V p = hn::Add(small, one);
-  const V p_lo = hn::Sub(small, hn::Sub(p, one));  // exact: 1 >= |small|
-  e_lo = ScaleByExpScaledPower(d, p_lo, n, shifted, shift);
-  return ScaleByExpScaledPower(d, p, n, shifted, shift);
-}
-
+// Lanes in `zero` give e = e_lo = 0 exactly (small = -1), one select for both.
 template <class D, class M, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
-  V n, shifted;
-  const V small = hn::IfThenElse(zero, hn::Set(d, -1.0f),
-                                 ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted)));
-  return ScaledExpOfSmall(d, small, n, shifted, shift, e_lo);
+  V small, scale;
+  ExpScaledParts(d, x, clamp_at, shift, small, scale);
+  small = hn::IfThenElse(zero, hn::Set(d, -1.0f), small);
+  const V e = hn::MulAdd(small, scale, scale);
+  e_lo = hn::MulAdd(small, scale, hn::Sub(scale, e));
+  return e;
 }
 
-// The same without lanes forced to 0 (one select fewer): softmax's sums.
+// The same without lanes forced to 0 (one select fewer): the max's own term (kernels/softmax-inl.h ScaledTopTerm).
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, V& e_lo) {
-  V n, shifted;
-  const V small = ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
-  return ScaledExpOfSmall(d, small, n, shifted, shift, e_lo);
+  V small, scale;
+  const V e = ExpScaledTerm(d, x, clamp_at, shift, small, scale);
+  e_lo = hn::MulAdd(small, scale, hn::Sub(scale, e));
+  return e;
 }
 
 // As ExpOfPair, for any hi including -inf (and lo NaN there, as TwoSum gives for x = -inf): exactly 0 below

@@ -103,15 +103,19 @@ HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
   lo = hn::Add(lo, error);
 }
 
-// The seeded AddToSum of a term known more precisely as e + e_lo (ExpScaledWithError): e_lo joins the rounding
-// error before lo, so that lo's loop-carried chain stays one add (two dependent adds per vector made the single-pair
-// loops of softmax latency-bound: -12..-20% against this form).
+// The seeded AddToSum of a scaled exp term known as (1 + small) * scale before its last rounding (kernels/exp-inl.h
+// ExpScaledTerm: e is that product rounded, scale a power of two): lo receives everything of the term that hi did
+// not, the rounding error of e included, as (1 + small) * scale - u with u = t - hi the part of e that entered hi.
+// scale - u is exact (both are multiples of ulp(hi) when scale >= ulp(hi), and within a factor of two of each other
+// or u = 0 when it is not), so the FMA rounds the remainder once: the same value as adding e's error (scale - e,
+// then an FMA) and the Fast2Sum error (e - u) separately, in 3 operations fewer. lo's loop-carried chain stays one add
+// (two dependent adds per vector made the single-pair loops of softmax latency-bound: -12..-20% against this form).
 template <class V>
-HWY_INLINE void AddToSeededSum(V& hi, V& lo, V e, V e_lo) {
+HWY_INLINE void AddScaledTermToSeededSum(V& hi, V& lo, V e, V small, V scale) {
   const V t = hn::Add(hi, e);
-  const V error = hn::Sub(e, hn::Sub(t, hi));  // exact: hi >= e (the seed)
+  const V u = hn::Sub(t, hi);  // exact: hi >= e (the seed)
   hi = t;
-  lo = hn::Add(lo, hn::Add(error, e_lo));
+  lo = hn::Add(lo, hn::MulAdd(small, scale, hn::Sub(scale, u)));
 }
 
 // The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short

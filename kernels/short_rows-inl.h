@@ -201,10 +201,10 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   });
   // e and its rounding error, both summed (the error into the compensated sum's low part).
   const auto exp_sum = [&](auto r, V v) HWY_ATTR {
-    V e_lo;
-    const V e = ExpScaledWithError(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3),
-                                   Pick<r>(shift0, shift1, shift2, shift3), e_lo);
-    AddToSeededSum(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e, e_lo);
+    V small, scale;
+    const V e = ExpScaledTerm(d, v, Pick<r>(clamp0, clamp1, clamp2, clamp3), Pick<r>(shift0, shift1, shift2, shift3),
+                              small, scale);
+    AddScaledTermToSeededSum(Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), e, small, scale);
     return e;
   };
   size_t i = 0;

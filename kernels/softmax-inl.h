@@ -90,6 +90,10 @@ struct ScaledExp {
   using V = hn::Vec<D>;
   HWY_INLINE ScaledExp(D d_in, float max) : d(d_in), shift(ScaledExpShift(max)), clamp_at(max - 120.0f) {}
   HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, hn::Set(d, clamp_at), hn::Set(d, shift)); }
+  // The same e, and (1 + small) * scale before its last rounding (ExpScaledTerm).
+  HWY_INLINE V Term(V v, V& small, V& scale) const {
+    return ExpScaledTerm(d, v, hn::Set(d, clamp_at), hn::Set(d, shift), small, scale);
+  }
   // The same e, and the error of its last rounding (ExpScaledWithError).
   HWY_INLINE V WithError(V v, V& e_lo) const {
     return ExpScaledWithError(d, v, hn::Set(d, clamp_at), hn::Set(d, shift), e_lo);
@@ -193,9 +197,9 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
   V hi = hn::Set(d, kSeed), lo = hn::Zero(d);
   // Tail lanes are padded with -inf: the scaled exp gives exactly 0 for them, nothing to drop.
   const auto exp_of = [&](V v, auto...) HWY_ATTR {
-    V e_lo;
-    const V e = scaled_exp.WithError(v, e_lo);
-    AddToSeededSum(hi, lo, e, e_lo);
+    V small, scale;
+    const V e = scaled_exp.Term(v, small, scale);
+    AddScaledTermToSeededSum(hi, lo, e, small, scale);
     return e;
   };
   const float kNegInf = -std::numeric_limits<float>::infinity();
