@@ -130,6 +130,7 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
 // Cody-Waite reduction stays exact (|x| <= 1419 keeps n * kLn2Hi exact). Error: as ExpOfPair (< 1 ulp), subnormal
 // results rounded once.
 inline constexpr float kScaledExpMaxAbs = 1024.0f;
+inline constexpr float kScaledExpClamp = 120.0f;  // below the max
 
 // s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
 HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * ExpCoefficients::kLog2E); }

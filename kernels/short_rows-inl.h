@@ -196,7 +196,7 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
   V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - 120.0f);
+    Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - kScaledExpClamp);
     Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, ScaledExpShift(b.max[r]));
   });
   // e and its rounding error, both summed (the error into the compensated sum's low part).
