@@ -3,8 +3,6 @@
 // (separate translation units, so that the build compiles them in parallel).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "dispatch/kernel_table.cc"
-// The f32 short-row path is compiled here only (kernels/short_rows_typed-inl.h); the other tables call it.
-#define SIMDMAX_SHORT_ROWS_F32_DEFINITIONS 1
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 // (After foreach_target.h: the per-target headers are re-included once per target.)
 #include "dispatch/kernel_table-inl.h"

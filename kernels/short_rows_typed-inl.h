@@ -33,9 +33,9 @@ namespace simdmax {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// The f32 short-row path, out of line and compiled once per target: in dispatch/kernel_table.cc, which defines
-// SIMDMAX_SHORT_ROWS_F32_DEFINITIONS; the f16 and bf16 translation units only declare it and call it. (Compiled in
-// all three, it doubled the ASan build's time.)
+// The f32 short-row path, out of line and compiled once per target: in dispatch/short_rows_f32.cc, which defines
+// SIMDMAX_SHORT_ROWS_F32_DEFINITIONS; the kernel tables only declare it and call it. (Compiled in all three tables,
+// it doubled the ASan build's time; in one of them, it made that one the build's critical path.)
 void ShortSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end);
 void ShortLogSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end);
 
