@@ -127,6 +127,8 @@ struct Plan {
     tiling.kv_heads_per_task = KvHeadsPerTask(a, tiling.tiles * chunks, threads);
   }
   bool Split() const { return chunks > 1; }
+  // Whether its tiles' key ranges are long enough to need AttentionTile::carry.
+  bool NeedsCarry() const { return (Split() ? chunk_keys : args->n_keys) > kAttentionFoldKeys; }
   size_t TasksPerChunk() const { return tiling.TasksPerChunk(args->n_kv_heads); }
   size_t TileTasks() const { return TasksPerChunk() * chunks; }
   size_t MergeRows() const { return Split() ? rows : 0; }
@@ -180,11 +182,18 @@ class AttentionRun {
         plan.acc = floats;
         floats = CheckedSum(floats, row_floats);
       }
+      if (plan.NeedsCarry()) {
+        carry_per_slot_ = std::max(
+            carry_per_slot_, CheckedProduct(plan.tiling.kv_heads_per_task * kAttentionMaxTileRows * 2, a.head_dim));
+      }
       // Multiply-adds, saturating (only compared with kMinParallelWork).
       const size_t keys = std::max<size_t>(a.n_keys, 1);
       const size_t work = row_floats > SIZE_MAX / keys ? SIZE_MAX : row_floats * keys;
       work_ = work > SIZE_MAX - work_ ? SIZE_MAX : work_ + work;
     }
+    // The tiles' carries live only while a task runs: one task's worth per thread slot, not one per output row.
+    carry_ = floats;
+    floats = CheckedSum(floats, CheckedProduct(carry_per_slot_, loop_.Slots()));
     if (floats > scratch_.floats.max_size() || sums > scratch_.sums.max_size()) throw std::bad_alloc();
     if (floats > scratch_.floats.size()) scratch_.floats.resize(floats);
     if (sums > scratch_.sums.size()) scratch_.sums.resize(sums);
@@ -194,7 +203,7 @@ class AttentionRun {
     const bool parallel = work_ >= kMinParallelWork;
     if (widen_rows_ > 0) {
       ForEach(widen_rows_, &Plan::first_widen_row, &Plan::WidenRows, parallel,
-              [&](const Plan& plan, size_t row) { WidenQueryRow(plan, row); });
+              [&](const Plan& plan, size_t row, size_t) { WidenQueryRow(plan, row); });
     }
     // Tile tasks are chunk-major: the tasks (kv heads, KvHeadsPerTask) of one split-K chunk are neighbours, so one
     // thread walks a chunk's keys for every kv head before the next chunk. In a paged pool ([block][row][kv head][dim])
@@ -202,10 +211,10 @@ class AttentionRun {
     // stay in the TLB for all kv heads, where kv-head-major order walked every page of the sequence once per kv head
     // (decode at 32K keys: paged 1.2-1.5x faster, contiguous unchanged). Any order gives the same bits.
     ForEach(tile_tasks_, &Plan::first_tile_task, &Plan::TileTasks, parallel,
-            [&](const Plan& plan, size_t task) { RunTiles(plan, task); });
+            [&](const Plan& plan, size_t task, size_t slot) { RunTiles(plan, task, slot); });
     if (merge_rows_ > 0) {
       ForEach(merge_rows_, &Plan::first_merge_row, &Plan::MergeRows, parallel,
-              [&](const Plan& plan, size_t row) { MergeRow(plan, row); });
+              [&](const Plan& plan, size_t row, size_t) { MergeRow(plan, row); });
     }
   }
 
@@ -218,12 +227,12 @@ class AttentionRun {
   }
 
  private:
-  // Calls fn(plan, local index) for every index of `total` = the concatenation of each plan's range (first,
-  // count), in parallel over the indices. Each index's result is independent of the others and of how the
+  // Calls fn(plan, local index, thread slot) for every index of `total` = the concatenation of each plan's range
+  // (first, count), in parallel over the indices. Each index's result is independent of the others and of how the
   // indices are grouped into tasks, so the result does not depend on the thread count.
   template <class Fn>
   void ForEach(size_t total, size_t Plan::*first, size_t (Plan::*count)() const, bool parallel, const Fn& fn) {
-    ParallelFor(total, parallel, [&](size_t begin, size_t end) {
+    loop_.Run(total, parallel, [&](size_t begin, size_t end, size_t slot) {
       // The plan holding index `begin`: the last one starting at or before it (plans with no index are skipped).
       size_t p =
           static_cast<size_t>(std::upper_bound(plans_.begin(), plans_.end(), begin,
@@ -232,7 +241,7 @@ class AttentionRun {
           1;
       for (size_t index = begin; index < end; ++index) {
         while (index >= plans_[p].*first + (plans_[p].*count)()) ++p;
-        fn(plans_[p], index - plans_[p].*first);
+        fn(plans_[p], index - plans_[p].*first, slot);
       }
     });
   }
@@ -253,7 +262,7 @@ class AttentionRun {
 
   // Tile task `task` of a plan: its kv heads' tiles for one head block, query block and key chunk, run by one
   // kernel call, then each row's state stored (split) or merged into the output.
-  void RunTiles(const Plan& plan, size_t task) {
+  void RunTiles(const Plan& plan, size_t task, size_t slot) {
     const simdmax_attention_args& a = *plan.args;
     const Tiling& tiling = plan.tiling;
     const size_t chunk = task / plan.TasksPerChunk();
@@ -264,7 +273,10 @@ class AttentionRun {
     AttentionTile tiles[kAttentionMaxLockstepTiles];
     size_t row_ids[kAttentionMaxLockstepTiles][kAttentionMaxTileRows];
     for (size_t kv_head = kv_begin; kv_head < kv_end; ++kv_head) {
-      FillTile(plan, kv_head, in_chunk % blocks, chunk, &tiles[kv_head - kv_begin], row_ids[kv_head - kv_begin]);
+      float* carry = plan.NeedsCarry() ? &scratch_.floats[carry_ + slot * carry_per_slot_ +
+                                                          (kv_head - kv_begin) * kAttentionMaxTileRows * 2 * a.head_dim]
+                                       : nullptr;
+      FillTile(plan, kv_head, in_chunk % blocks, chunk, carry, &tiles[kv_head - kv_begin], row_ids[kv_head - kv_begin]);
     }
     kernels_.ForType(TypeOf(a.kv_type)).attention_tile(tiles, kv_end - kv_begin);
     const AttentionMergeKernel merge = kernels_.ForType(TypeOf(a.out_type)).attention_merge;
@@ -286,8 +298,10 @@ class AttentionRun {
   }
 
   // The tile of kv head `kv_head`, head and query block `block` (head-block-major) and key chunk `chunk`; row_ids
-  // receives the output row (h * n_queries + i) of each tile row.
-  void FillTile(const Plan& plan, size_t kv_head, size_t block, size_t chunk, AttentionTile* out, size_t* row_ids) {
+  // receives the output row (h * n_queries + i) of each tile row; carry: kAttentionMaxTileRows * 2 * head_dim floats
+  // (null when the plan needs none).
+  void FillTile(const Plan& plan, size_t kv_head, size_t block, size_t chunk, float* carry, AttentionTile* out,
+                size_t* row_ids) {
     const simdmax_attention_args& a = *plan.args;
     const Tiling& tiling = plan.tiling;
     const ElementType kv_type = TypeOf(a.kv_type);
@@ -330,6 +344,7 @@ class AttentionRun {
         tile.mask[r] = tile.has_mask
                            ? AdvanceElements(a.mask, h * a.mask_head_stride + i * a.mask_row_stride, tile.mask_type)
                            : nullptr;
+        tile.carry[r] = carry != nullptr ? carry + r * 2 * dim : nullptr;
         if (plan.Split()) {
           tile.acc[r] = &scratch_.floats[plan.acc + (row * plan.chunks + chunk) * dim];
         } else if (plan.acc != SIZE_MAX) {
@@ -354,10 +369,12 @@ class AttentionRun {
   }
 
   const KernelTable& kernels_;
+  const SlotParallelFor loop_;
   Scratch& scratch_;
   std::vector<Plan>& plans_;  // per calling thread, reused (no allocation per decode after the first)
   size_t tile_tasks_ = 0, merge_rows_ = 0, widen_rows_ = 0;
   size_t work_ = 0;
+  size_t carry_ = 0, carry_per_slot_ = 0;  // the carries: Scratch::floats offset, floats per thread slot
 };
 
 }  // namespace

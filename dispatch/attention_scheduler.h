@@ -16,6 +16,7 @@ namespace simdmax {
 // chunking, and with it every bit of the result, is the same for every thread count and batch composition.
 inline constexpr size_t kAttentionKeyChunk = 1024;
 inline constexpr size_t kAttentionMaxChunks = 64;
+static_assert(kAttentionMaxChunks <= kAttentionMaxMergeParts, "the merge kernel takes at most this many parts");
 // Split the keys only when there are at most this many queries per head (decode, speculative decode) and at least
 // two chunks of keys: with more queries the (head, query block) tasks already fill the threads.
 inline constexpr size_t kAttentionSplitMaxQueries = 8;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <utility>
 
@@ -53,16 +54,28 @@ std::shared_ptr<tbb::task_arena> Arena(size_t threads) {
   return g_arena;
 }
 
-void ParallelFor(size_t n, bool parallel, const std::function<void(size_t, size_t)>& body) {
+SlotParallelFor::SlotParallelFor() {
   const size_t threads = g_max_threads.load(std::memory_order_relaxed);
-  if (!parallel || threads == 1 || n < 2) {
-    body(0, n);
+  if (threads == 1) return;
+  arena_ = Arena(threads);
+  slots_ = static_cast<size_t>(std::max(1, arena_->max_concurrency()));
+}
+
+void SlotParallelFor::Run(size_t n, bool parallel, const std::function<void(size_t, size_t, size_t)>& body) const {
+  if (!parallel || arena_ == nullptr || n < 2) {
+    body(0, n, 0);
     return;
   }
-  const std::shared_ptr<tbb::task_arena> arena = Arena(threads);
   ParallelForIn(
-      *arena, tbb::blocked_range<size_t>(0, n, 1),
-      [&](const tbb::blocked_range<size_t>& range) { body(range.begin(), range.end()); }, tbb::simple_partitioner());
+      *arena_, tbb::blocked_range<size_t>(0, n, 1),
+      [&](const tbb::blocked_range<size_t>& range) {
+        // A thread inside the arena has a slot index below its max_concurrency (TBB's contract); anything else
+        // would hand two threads the same scratch.
+        const int slot = tbb::this_task_arena::current_thread_index();
+        if (slot < 0 || static_cast<size_t>(slot) >= slots_) std::abort();
+        body(range.begin(), range.end(), static_cast<size_t>(slot));
+      },
+      tbb::simple_partitioner());
 }
 
 }  // namespace simdmax

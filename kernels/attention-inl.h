@@ -285,25 +285,10 @@ HWY_INLINE void AccumulatePV4(D d, float* const* acc, const float* const* p, siz
   const size_t N = hn::Lanes(d);
   const auto load_acc = [&](const float* a, size_t at)
                             HWY_ATTR { return kTail ? LoadNOr(d, a + at, len, 0.0f) : hn::LoadU(d, a + at); };
-  // Accumulators [vector][row]: o u w x = vectors 0..3 (unused ones stay zero and are never stored).
-  V o0 = load_acc(acc[0], c), o1 = load_acc(acc[1], c), o2 = load_acc(acc[2], c), o3 = load_acc(acc[3], c);
-  V u0 = hn::Zero(d), u1 = u0, u2 = u0, u3 = u0, w0 = u0, w1 = u0, w2 = u0, w3 = u0, x0 = u0, x1 = u0, x2 = u0, x3 = u0;
-  if (kVectors >= 2) {
-    u0 = load_acc(acc[0], c + N);
-    u1 = load_acc(acc[1], c + N);
-    u2 = load_acc(acc[2], c + N);
-    u3 = load_acc(acc[3], c + N);
-  }
-  if (kVectors == 4) {
-    w0 = load_acc(acc[0], c + 2 * N);
-    w1 = load_acc(acc[1], c + 2 * N);
-    w2 = load_acc(acc[2], c + 2 * N);
-    w3 = load_acc(acc[3], c + 2 * N);
-    x0 = load_acc(acc[0], c + 3 * N);
-    x1 = load_acc(acc[1], c + 3 * N);
-    x2 = load_acc(acc[2], c + 3 * N);
-    x3 = load_acc(acc[3], c + 3 * N);
-  }
+  // Accumulators [vector][row]: o u w x = vectors 0..3 (unused ones stay zero and are never stored). They start
+  // from zero and the block's sum is added to acc once (how a row's output is summed: TileWalk::kFoldBlocks).
+  V o0 = hn::Zero(d), o1 = o0, o2 = o0, o3 = o0, u0 = o0, u1 = o0, u2 = o0, u3 = o0;
+  V w0 = o0, w1 = o0, w2 = o0, w3 = o0, x0 = o0, x1 = o0, x2 = o0, x3 = o0;
   for (size_t j = 0; j < keys; ++j) {
     const TKV* row = v[j] + c;
     const V p0 = hn::Set(d, p[0][j]), p1 = hn::Set(d, p[1][j]), p2 = hn::Set(d, p[2][j]), p3 = hn::Set(d, p[3][j]);
@@ -333,23 +318,60 @@ HWY_INLINE void AccumulatePV4(D d, float* const* acc, const float* const* p, siz
     }
   }
   const auto store4 = [&](V r0, V r1, V r2, V r3, size_t at) HWY_ATTR {
-    const auto store = [&](V o, float* a) HWY_ATTR {
+    const auto store = [&](V o, size_t i) HWY_ATTR {
       if (kTail) {
-        StoreN(o, d, a + at, len);
+        StoreN(hn::Add(load_acc(acc[i], at), o), d, acc[i] + at, len);
       } else {
-        hn::StoreU(o, d, a + at);
+        hn::StoreU(hn::Add(load_acc(acc[i], at), o), d, acc[i] + at);
       }
     };
-    store(r0, acc[0]);
-    if (count > 1) store(r1, acc[1]);
-    if (count > 2) store(r2, acc[2]);
-    if (count > 3) store(r3, acc[3]);
+    store(r0, 0);
+    if (count > 1) store(r1, 1);
+    if (count > 2) store(r2, 2);
+    if (count > 3) store(r3, 3);
   };
   store4(o0, o1, o2, o3, c);
   if (kVectors >= 2) store4(u0, u1, u2, u3, c + N);
   if (kVectors == 4) {
     store4(w0, w1, w2, w3, c + 2 * N);
     store4(x0, x1, x2, x3, c + 3 * N);
+  }
+}
+
+// The running sum (hi, lo) += acc by TwoSum (the error into lo), then acc = 0; `first`: (hi, lo) = (acc, 0) instead
+// (they hold nothing yet). Over n floats: whole vectors, then one partial vector.
+template <class D>
+HWY_INLINE void FoldIntoCarry(D d, float* acc, float* hi, float* lo, size_t n, bool first) {
+  using V = hn::Vec<D>;
+  const size_t N = hn::Lanes(d);
+  for (size_t i = 0; i < n; i += N) {
+    const size_t len = n - i < N ? n - i : N;
+    const V a = LoadNOr(d, acc + i, len, 0.0f);
+    if (first) {
+      StoreN(a, d, hi + i, len);
+      StoreN(hn::Zero(d), d, lo + i, len);
+    } else {
+      V err;
+      StoreN(TwoSum(LoadNOr(d, hi + i, len, 0.0f), a, err), d, hi + i, len);
+      StoreN(hn::Add(LoadNOr(d, lo + i, len, 0.0f), err), d, lo + i, len);
+    }
+    StoreN(hn::Zero(d), d, acc + i, len);
+  }
+}
+
+// (hi, lo) *= (a_hi + a_lo): the product's rounding error (zero without a native FMA, where MulSub rounds the
+// product first) and lo * a_hi + hi * a_lo join lo.
+template <class D>
+HWY_INLINE void RescaleCarry(D d, float* hi, float* lo, size_t n, float a_hi, float a_lo) {
+  using V = hn::Vec<D>;
+  const size_t N = hn::Lanes(d);
+  const V ah = hn::Set(d, a_hi), al = hn::Set(d, a_lo);
+  for (size_t i = 0; i < n; i += N) {
+    const size_t len = n - i < N ? n - i : N;
+    const V h = LoadNOr(d, hi + i, len, 0.0f), l = LoadNOr(d, lo + i, len, 0.0f);
+    const V product = hn::Mul(h, ah);
+    StoreN(hn::MulAdd(h, al, hn::MulAdd(l, ah, hn::MulSub(h, ah, product))), d, lo + i, len);
+    StoreN(product, d, hi + i, len);
   }
 }
 
@@ -439,6 +461,16 @@ class TileWalk {
   using D = hn::ScalableTag<float>;
   static constexpr size_t kRows = kAttentionMaxTileRows;
   static constexpr size_t kBlock = kAttentionKeyBlock;
+  // How a row's output is summed: each block's products from zero (AccumulatePV4, at most kBlock of them), the
+  // block sums added to acc in f32, and every kFoldBlocks blocks acc joins a compensated running sum (hi, lo) =
+  // t.carry (FoldIntoCarry: TwoSum) and starts again from zero; the end adds the three. The output's rounding error
+  // is then that of one block's sum plus kFoldBlocks - 1 additions, however many keys the row has. One f32 running
+  // sum over every key let it grow with the number of keys wherever roundings do not average out: keys repeating the
+  // same (score, value) pair round the same way every time (attention fuzzer, 2026-12-06: 2904 keys over a 2-row
+  // paged pool gave 1.57e-6 x max|v| against kAttentionOutRelTol = 3e-6 x 0.38; 20000 keys of one pool row in one
+  // walk 2.9e-4 x max|v|). Rows that see at most kFoldBlocks blocks (most prefill tiles) never touch the carry; a
+  // TwoSum into it at every block cost prefill 3-12%.
+  static constexpr size_t kFoldBlocks = kAttentionFoldKeys / kAttentionKeyBlock;
 
   HWY_INLINE void Begin(AttentionTile& t) {
     const D d;
@@ -458,6 +490,7 @@ class TileWalk {
       t.sum[r] = 0.0;
       poisoned_[r] = false;
       FillRow(d, t.acc[r], t.head_dim, 0.0f);
+      carried_[r] = false;
       const size_t begin = t.visible_begin[r] > t.key_begin ? t.visible_begin[r] : t.key_begin;
       const size_t end = t.visible_end[r] < t.key_end ? t.visible_end[r] : t.key_end;
       if (begin >= end) continue;
@@ -531,6 +564,14 @@ class TileWalk {
         }
       }
     }
+    // Every kFoldBlocks blocks from the tile's first key, the rows' block sums join their carry, before this
+    // block's (so a tile of at most kAttentionFoldKeys keys never folds).
+    const size_t block_index = (j0 - t.key_begin) / kBlock;
+    if (block_index != 0 && block_index % kFoldBlocks == 0) {
+      for (size_t r = 0; r < rows; ++r) {
+        if (!poisoned_[r]) Fold(r);
+      }
+    }
     // Online softmax per row: p = exp(s - max), with the FlashAttention rescaling of acc when max grows.
     for (size_t r = 0; r < rows; ++r) {
       float* s = scores_[r];
@@ -554,8 +595,15 @@ class TileWalk {
       }
       const float new_max = block_max > t.max[r] ? block_max : t.max[r];
       if (new_max != t.max[r] && t.sum[r] != 0.0) {
-        const V alpha = hn::Set(d, static_cast<float>(::exp(static_cast<double>(t.max[r]) - new_max)));
-        MapRow(d, t.acc[r], t.acc[r], dim, 0.0f, [&](V a, auto...) HWY_ATTR { return hn::Mul(a, alpha); });
+        // acc (and the carry) times exp(old - new), the factor a float pair: a row whose max grows at every block
+        // (rising scores, ALiBi) is rescaled once per block, and a once-rounded f32 factor, the same at every
+        // block for evenly rising scores, would add up to half an ULP of error each time. acc's product is
+        // rounded once (MulByPair; up to kFoldBlocks such roundings before a fold), the carry's is compensated.
+        float alpha_hi, alpha_lo;
+        FloatPair(::exp(static_cast<double>(t.max[r]) - new_max), &alpha_hi, &alpha_lo);
+        const V a_hi = hn::Set(d, alpha_hi), a_lo = hn::Set(d, alpha_lo);
+        MapRow(d, t.acc[r], t.acc[r], dim, 0.0f, [&](V a, auto...) HWY_ATTR { return MulByPair(a, a_hi, a_lo); });
+        if (carried_[r]) RescaleCarry(d, t.carry[r], t.carry[r] + dim, dim, alpha_hi, alpha_lo);
       }
       const double old_sum = RescaleSum(t.max[r], t.sum[r], new_max);
       V sum_hi = hn::Zero(d), sum_lo = hn::Zero(d);  // compensated: scores below the max may all be tiny
@@ -589,12 +637,31 @@ class TileWalk {
     for (size_t j = 0; j < next_nb; ++j) k_rows_[j] = k_next_rows_[j];
   }
 
+  // Row r's block sums in acc join its carry.
+  HWY_INLINE void Fold(size_t r) {
+    const size_t dim = t_->head_dim;
+    FoldIntoCarry(D(), t_->acc[r], t_->carry[r], t_->carry[r] + dim, dim, !carried_[r]);
+    carried_[r] = true;
+  }
+
   HWY_INLINE void End() {
     AttentionTile& t = *t_;
     for (size_t r = 0; r < t.rows; ++r) {
       if (poisoned_[r]) {
         t.max[r] = std::numeric_limits<float>::quiet_NaN();
         t.sum[r] = std::numeric_limits<double>::quiet_NaN();
+        continue;
+      }
+      if (!carried_[r]) continue;
+      // acc = hi + acc + lo, rounded once: (hi + acc) by TwoSum, its error and lo added to the low part.
+      const D d;
+      const size_t N = hn::Lanes(d), dim = t.head_dim;
+      float* hi = t.carry[r];
+      for (size_t c = 0; c < dim; c += N) {
+        const size_t len = dim - c < N ? dim - c : N;
+        hn::Vec<D> err;
+        const hn::Vec<D> sum = TwoSum(LoadNOr(d, hi + c, len, 0.0f), LoadNOr(d, t.acc[r] + c, len, 0.0f), err);
+        StoreN(hn::Add(sum, hn::Add(LoadNOr(d, hi + dim + c, len, 0.0f), err)), d, t.acc[r] + c, len);
       }
     }
   }
@@ -604,6 +671,7 @@ class TileWalk {
   size_t padded_rows_, walk_begin_, walk_end_;
   const float* q_[kRows];
   float* acc_[kRows];
+  bool carried_[kRows];  // the carry holds a value (a fold happened)
   bool poisoned_[kRows];
   HWY_ALIGN float scores_[kRows][kBlock];
   // Row pointers of this block's keys and values, and of the next block's keys (prefetched during this block).
@@ -672,19 +740,33 @@ HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const floa
     MapRow(d, acc, out, head_dim, 0.0f, [&](V a, auto...) HWY_ATTR { return MulByPair(a, hi, lo); });
     return;
   }
-  // Several parts: the weighted sum in f32 (head_dim floats on the stack per vector step), stored once.
+  // Several parts (split decode): sum_c acc_c * weight_c compensated, each weight a float pair (its exp in double,
+  // computed once per part), the sum (o + o_lo) rounded once at the store. Parts over keys of the same values would
+  // otherwise round the same way every time, as the blocks of a tile did (TileWalk::kFoldBlocks).
+  float w_hi[kAttentionMaxMergeParts], w_lo[kAttentionMaxMergeParts];
+  const float* used[kAttentionMaxMergeParts];
+  size_t n_used = 0;
+  for (size_t c = 0; c < parts; ++c) {
+    if (sum[c] == 0.0) continue;  // empty part (its acc is 0, its max -inf)
+    const double weight = RescaleSum(max[c], 1.0, m) / total;
+    if (weight == 0.0) continue;
+    FloatPair(weight, &w_hi[n_used], &w_lo[n_used]);
+    used[n_used++] = acc + c * acc_stride;
+  }
   const size_t N = hn::Lanes(d);
   for (size_t i = 0; i < head_dim; i += N) {
     const size_t len = head_dim - i < N ? head_dim - i : N;
-    V o = hn::Zero(d);
-    for (size_t c = 0; c < parts; ++c) {
-      if (sum[c] == 0.0) continue;  // empty part (its acc is 0, its max -inf)
-      const double weight = RescaleSum(max[c], 1.0, m) / total;
-      if (weight == 0.0) continue;
-      const float* part = acc + c * acc_stride + i;
-      const V a = len == N ? hn::LoadU(d, part) : LoadNOr(d, part, len, 0.0f);
-      o = hn::MulAdd(a, hn::Set(d, static_cast<float>(weight)), o);
+    V o = hn::Zero(d), o_lo = hn::Zero(d);
+    for (size_t k = 0; k < n_used; ++k) {
+      const V wh = hn::Set(d, w_hi[k]);
+      const V a = len == N ? hn::LoadU(d, used[k] + i) : LoadNOr(d, used[k] + i, len, 0.0f);
+      const V product = hn::Mul(a, wh);
+      V err;
+      o = TwoSum(o, product, err);
+      // The product's rounding error (zero without a native FMA, where MulSub rounds the product first).
+      o_lo = hn::Add(o_lo, hn::Add(err, hn::MulAdd(a, hn::Set(d, w_lo[k]), hn::MulSub(a, wh, product))));
     }
+    o = hn::Add(o, o_lo);
     if (len == N) {
       StoreF32(o, d, out + i);
     } else {

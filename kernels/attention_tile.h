@@ -17,6 +17,9 @@ inline constexpr size_t kAttentionMaxTileRows = 16;
 // Keys scored per step: the score block is kAttentionMaxTileRows x kAttentionKeyBlock floats (4 KiB) on the stack.
 // A multiple of every vector length in floats (up to 2048-bit SVE), so score rows are whole vectors.
 inline constexpr size_t kAttentionKeyBlock = 64;
+// A tile row's output sums blocks of keys in f32 for this many keys, then folds them into a compensated sum
+// (kernels/attention-inl.h, TileWalk::kFoldBlocks): tiles whose key range is no longer need no carry scratch.
+inline constexpr size_t kAttentionFoldKeys = 8 * kAttentionKeyBlock;
 
 // Where the key and value rows of one kv head are: contiguous (block_table == nullptr: row j at base + j *
 // row_stride) or paged (row j at base + block_table[j / block_size] * block_stride + (j % block_size) *
@@ -55,6 +58,10 @@ struct AttentionTile {
   // (max NaN) when a visible score was NaN or +inf, or a raw score q.k * scale was not finite (simdmax.h, special
   // values).
   float* acc[kAttentionMaxTileRows];
+  // Scratch of 2 * head_dim floats per row (overwritten; read only by rows that see more than
+  // kAttentionFoldKeys keys of the tile's range): the compensated running sum (hi, lo) that acc is folded into
+  // (kernels/attention-inl.h, TileWalk::kFoldBlocks).
+  float* carry[kAttentionMaxTileRows];
   float max[kAttentionMaxTileRows];
   double sum[kAttentionMaxTileRows];
 };
@@ -65,7 +72,11 @@ struct AttentionTile {
 inline constexpr size_t kAttentionMaxLockstepTiles = 8;
 using AttentionTileKernel = void (*)(AttentionTile* tiles, size_t count);
 
-// Combines `parts` partial results of one query row over disjoint key ranges, in index order, with an optional sink
+// The most partial results one merge takes (the scheduler's split-K chunks per row are capped below it).
+inline constexpr size_t kAttentionMaxMergeParts = 64;
+
+// Combines `parts` (1..kAttentionMaxMergeParts) partial results of one query row over disjoint key ranges, in index
+// order, with an optional sink
 // logit (-inf: none): M = max(max_c, sink), S = sum_c sum_c exp(max_c - M) + exp(sink - M),
 // out = sum_c acc_c * exp(max_c - M) / S, *lse = M + log(S). A row whose parts are all empty gets out = 0 and *lse
 // = sink (-inf without a sink); any NaN part sum gives out = NaN and *lse = NaN. Part c's acc is at acc + c *

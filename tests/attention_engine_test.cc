@@ -341,6 +341,33 @@ TEST_P(AttentionEngine, PagedKv) {
   Report("paged");
 }
 
+// A paged pool of a few rows that the block table reads thousands of times (a prefix shared by every key, the
+// attention fuzzer's finding of 2026-12-06, seed tests/fuzz/corpus_attention/repeated-pool-rows): the same (score,
+// value) products repeat, and their f32 roundings do not average out as random data's do. Before each block's
+// products were summed from zero (kernels/attention-inl.h AccumulatePV4), one running sum over 2904 keys left an
+// output 1.57e-6 x max|v| off, beyond kAttentionOutRelTol.
+TEST_P(AttentionEngine, PoolRowsReadThousandsOfTimes) {
+  const std::vector<size_t> key_counts = Small() ? std::vector<size_t>{2904} : std::vector<size_t>{2904, 9000, 20000};
+  for (size_t keys : key_counts) {
+    for (size_t pool_rows : {1, 2, 3}) {
+      for (uint64_t seed : {1, 2, 3}) {
+        // 2 queries: decode, the keys split into 1024-key chunks; 12: one walk over every key.
+        AttentionCase c = Shape(2, 1, seed == 3 ? 12 : 2, keys, 16);
+        c.block_size = 1;
+        c.q_amplitude = 4.0f;  // scores of a few units: the two or three weights differ
+        c.seed = seed * 100 + pool_rows;
+        AttentionProblem p(c);
+        std::vector<int32_t>& table = p.BlockTable();
+        for (size_t j = 0; j < table.size(); ++j) table[j] = static_cast<int32_t>((j * 7 + j / 5) % pool_rows);
+        const simdmax_attention_args a = p.Args();
+        ASSERT_EQ(simdmax_attention(&a), SIMDMAX_OK);
+        worst_.Add(Check(p, ReferenceAttention(a), c.Name() + " pool of " + std::to_string(pool_rows)));
+      }
+    }
+  }
+  Report("repeated pool rows");
+}
+
 TEST_P(AttentionEngine, SinksSoftcapAlibi) {
   const bool small = Small();
   // Sinks: the first 4 queries see no key (lse = the sink, out 0); split decode; a two-sided window.

@@ -38,8 +38,11 @@ inline constexpr double kOnlineLogNormalizeAbsTol = 2e-14;
 // Attention (simdmax_attention_f32), measured by tests/attention_test.cc on every target ("[measured]" lines):
 // |out - exact| / max over the visible keys of |v[j][d]|, per output element, and |lse - exact| / max(1, |exact|),
 // against the long-double naive formula (tests/attention_reference.h).
-// Ordinary data (scores within tens): measured worst 1.7e-6 (SSE4, decode over 20000 keys; float accumulation of
-// the output over 1024-key chunks).
+// Ordinary data (scores within tens): measured worst 1.25e-6 (SCALAR, shapes x data), 9.6e-7 for keys repeating
+// the same (score, value) pairs thousands of times (a row's output sums at most 64 products in plain f32 before
+// they join a compensated sum, so the error does not grow with the number of keys: kernels/attention-inl.h,
+// TileWalk::kFoldBlocks; identical products, whose roundings do not average out, give the worst of it). Before
+// 2026-12-06 one f32 running sum gave 1.7e-6 for decode over 20000 keys and 2.9e-4 for 20000 identical keys.
 inline constexpr double kAttentionOutRelTol = 3e-6;
 // Scores in the hundreds to thousands (q, k in [-8, 8] with scale 1; scores growing to 1000): the f32 dot products
 // round each score by ~ulp(1000) = 6e-5, which becomes the relative error of its weight. Measured worst 1.45e-4
@@ -54,8 +57,8 @@ inline constexpr double kAttentionLseRelTol = 3e-6;
 // result within the f32 bound, then rounded once to nearest: at most half an ULP of the type at the rounded value,
 // which is at most one ULP at the exact value across a binade edge).
 // Measured on x86 (AVX3_DL..SCALAR): f32 out 1.07e-6 x max|v| (SCALAR, soft-cap 5..50 over raw scores up to ~10,
-// ALiBi; 7.2e-7 on the SIMD targets; every other feature <= 2.2e-7), lse 1.9e-7, f16/bf16 outputs 0.499 of their
-// bound (the rounding to the type; the f32 error is far below it).
+// ALiBi; 6.9e-7 on the SIMD targets; every other feature <= 1.6e-7; 2026-12-06), lse 1.9e-7, f16/bf16 outputs
+// 0.499 of their bound (the rounding to the type; the f32 error is far below it).
 inline constexpr double kAttentionHalfOutputUlp = 1;
 
 }  // namespace simdmax_test

@@ -113,10 +113,11 @@ void DumpHistory() {
 // - NaN or inf in value rows: the contract asks for finite values (a hidden key's weight 0 times inf is NaN in any
 //   query of its tile), so v (and k when it is v's buffer) gets no special values in calls with causal, a window
 //   or a mask, and a batch's call reads call 0's K/V only when those hold no special values.
-// Pending a library fix or a bound that covers it:
-// - a shared paged pool of a few rows read by thousands of keys (the same products repeated hundreds of times: their
-//   f32 roundings add up, beyond kAttentionOutRelTol); such calls read each pool row at most 16 times.
 // SIMDMAX_FUZZ_PENDING=1 turns the steering off (for a contract change).
+// Fixed, no longer steered around: a shared paged pool of a few rows read by thousands of keys (found 2026-12-06,
+// seed corpus_attention/repeated-pool-rows): the same products repeated hundreds of times rounded the same way in
+// one f32 running sum, beyond kAttentionOutRelTol; rows now sum blocks of keys into a compensated carry
+// (kernels/attention-inl.h, TileWalk::kFoldBlocks).
 bool Pending() {
   static const bool pending = getenv("SIMDMAX_FUZZ_PENDING") != nullptr;
   return pending;
@@ -670,15 +671,6 @@ void GenerateCall(FuzzedDataProvider& fdp, Call& c, size_t budget, Call* shared)
     zero_heads = true;
   }
   if (shared != nullptr && !shared->Paged()) keys = std::min(keys, shared->valid.n_keys);  // rows that exist
-  // Pending (see Pending()): a call that reads a shared paged pool draws its table entries from the whole pool, so a
-  // small pool read by thousands of keys repeats the same few (score, value) pairs hundreds of times; their products
-  // then round the same way in the f32 accumulation, the errors add up instead of averaging out, and the output
-  // exceeded the contract's measured bound (kAttentionOutRelTol; found 2026-12-06: 2904 keys over 2 pool rows, error
-  // 1.57e-6 against 1.14e-6, seed tests/fuzz/corpus_attention/repeated-pool-rows). Until the accumulation or the
-  // bound covers it, such calls read each pool row at most 16 times.
-  if (shared != nullptr && shared->Paged() && !Pending()) {
-    keys = std::min(keys, 16 * shared->valid.n_blocks * shared->valid.block_size);
-  }
   static const size_t kDims[] = {64, 128, 80, 96, 112, 160, 32, 16};
   const uint8_t dim_kind = fdp.ConsumeIntegralInRange<uint8_t>(0, 3);
   size_t dim = dim_kind == 0   ? fdp.ConsumeIntegralInRange<size_t>(1, 160)
