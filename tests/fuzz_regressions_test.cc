@@ -167,6 +167,11 @@ TEST_P(FuzzRegressions, ShortRowSoftmaxSmallOutputsWithinTheBound) {
   }
 }
 
+// Attention harness, 2026-12-06 (seed corpus_attention/repeated-pool-rows): a paged pool of 2 rows read by 2904 keys
+// gave an output beyond kAttentionOutRelTol (identical products rounding the same way in one f32 running sum). Its
+// regression test is AttentionEngine.PoolRowsReadThousandsOfTimes (tests/attention_engine_test.cc), beside the
+// attention problems and reference it needs.
+
 SIMDMAX_INSTANTIATE_PER_TARGET(FuzzRegressions);
 
 }  // namespace
