@@ -63,7 +63,7 @@ HWY_INLINE void OnlineUpdateChunk(D d, float* state_max, double* state_sum, cons
     // Otherwise a finite max beside -inf entries: RowMax's max is right and ExpPass maps -inf to exactly 0.
   }
   if (*state_max == kInf) return;  // finite entries add nothing next to +inf ones
-  const float new_max = block.max > *state_max ? block.max : *state_max;
+  const float new_max = CanonicalMax(block.max > *state_max ? block.max : *state_max);
   // Not seeded: when new_max is an earlier block's, every term here may be tiny. Entries at the max counted exactly
   // (kCountMax, as log-softmax does): otherwise their 1s would sit in the compensated sum's high part and every
   // other term in its low part, which is a plain f32 sum: a row of one max and 24K equal terms of 5e-9 lost 5e-6 of

@@ -22,6 +22,12 @@ inline double RescaleSum(float old_max, double sum, float new_max) {
   return sum * ::exp(static_cast<double>(old_max) - static_cast<double>(new_max));
 }
 
+// The state's max with a zero always +0: a row's zeros may be +0 or -0, and which one a max reduction or a
+// comparison keeps depends on the order it meets them (x86's max returns its second operand for equal values),
+// so without this the max's bits depended on how a row was split into updates and merges (online fuzzer,
+// 2026-12-06: +0 merged against -0 whole, on SSE4). x + 0 is x for every other value, NaN and infinities included.
+inline float CanonicalMax(float max) { return max + 0.0f; }
+
 // Merges state (b_max, b_sum) into (*max, *sum). Commutative bit for bit (the two terms are formed the same way
 // and added once); associative within the rounding of the double sum and of the exp scales.
 inline void MergeState(float* max, double* sum, float b_max, double b_sum) {
@@ -32,11 +38,11 @@ inline void MergeState(float* max, double* sum, float b_max, double b_sum) {
   }
   if (b_max == -INFINITY) return;  // other empty: identity
   if (*max == -INFINITY) {         // this empty: take the other
-    *max = b_max;
+    *max = CanonicalMax(b_max);
     *sum = b_sum;
     return;
   }
-  const float m = *max > b_max ? *max : b_max;
+  const float m = CanonicalMax(*max > b_max ? *max : b_max);
   *sum = RescaleSum(*max, *sum, m) + RescaleSum(b_max, b_sum, m);
   *max = m;
 }

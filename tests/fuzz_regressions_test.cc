@@ -167,6 +167,49 @@ TEST_P(FuzzRegressions, ShortRowSoftmaxSmallOutputsWithinTheBound) {
   }
 }
 
+// Online harness, 2026-12-06 (seed corpus_online/signed-zero-max): a row whose max is 0, with +0 and -0 entries, gave
+// the state max +0 when updated in pieces and merged, -0 when updated whole (SSE4): which zero a max reduction or a
+// comparison keeps depends on the order it meets them. The contract (simdmax.h) makes the max bit-identical however
+// the row is split; the state's max is now always +0 for a zero max (CanonicalMax, kernels/online_state.h).
+TEST_P(FuzzRegressions, OnlineMaxOfSignedZerosDoesNotDependOnTheSplit) {
+  for (size_t n : {size_t{3}, size_t{17}, size_t{64}, size_t{100}}) {
+    for (int pattern = 0; pattern < 4; ++pattern) {
+      std::vector<float> row(n);
+      for (size_t i = 0; i < n; ++i) {
+        const bool negative = pattern == 0   ? i % 2 == 0
+                              : pattern == 1 ? i % 3 != 1
+                              : pattern == 2 ? i < n / 2
+                                             : i >= n / 2;
+        row[i] = (i % 5 == 4) ? -1.5f : (negative ? -0.0f : 0.0f);
+      }
+      simdmax_online_state whole;
+      simdmax_online_init(&whole);
+      ASSERT_EQ(simdmax_online_update_f32(&whole, row.data(), n), SIMDMAX_OK);
+      EXPECT_EQ(whole.max, 0.0f);
+      EXPECT_FALSE(std::signbit(whole.max)) << "n " << n << " pattern " << pattern << ": whole row";
+      for (size_t split = 1; split < n; split += (n < 20 ? 1 : 7)) {
+        simdmax_online_state a, b;
+        simdmax_online_init(&a);
+        simdmax_online_init(&b);
+        ASSERT_EQ(simdmax_online_update_f32(&a, row.data(), split), SIMDMAX_OK);
+        ASSERT_EQ(simdmax_online_update_f32(&b, row.data() + split, n - split), SIMDMAX_OK);
+        simdmax_online_state ab = a, ba = b;
+        ASSERT_EQ(simdmax_online_merge(&ab, &b), SIMDMAX_OK);
+        ASSERT_EQ(simdmax_online_merge(&ba, &a), SIMDMAX_OK);
+        for (const simdmax_online_state* s : {&a, &b, &ab, &ba}) {
+          EXPECT_FALSE(s->max == 0.0f && std::signbit(s->max))
+              << "n " << n << " pattern " << pattern << " split " << split;
+        }
+        EXPECT_EQ(std::signbit(ab.max), std::signbit(whole.max))
+            << "n " << n << " pattern " << pattern << " split " << split;
+        EXPECT_EQ(std::signbit(ba.max), std::signbit(whole.max))
+            << "n " << n << " pattern " << pattern << " split " << split;
+        EXPECT_EQ(ab.max, whole.max);
+      }
+    }
+  }
+}
+
 // Attention harness, 2026-12-06 (seed corpus_attention/repeated-pool-rows): a paged pool of 2 rows read by 2904 keys
 // gave an output beyond kAttentionOutRelTol (identical products rounding the same way in one f32 running sum). Its
 // regression test is AttentionEngine.PoolRowsReadThousandsOfTimes (tests/attention_engine_test.cc), beside the
