@@ -123,10 +123,11 @@ SIMDMAX_API simdmax_status simdmax_log_softmax(size_t rows, size_t cols, simdmax
  * - max = +INFINITY: sum counts the +inf entries seen; finite entries add nothing (they get weight 0).
  * - max = NaN (sum NaN): a NaN was seen; the state stays NaN and so does everything derived from it.
  *
- * Accuracy (tests/tolerances.h, README.md "Online softmax and attention"): max is exact. Each term of sum is within
- * 1 float ulp of exp(x - max), summed in double, and re-based in double when the max grows, so the sum agrees
- * with a single-pass sum and with the exact sum to 2^-23 relative (1 ulp per term; measured 8.6e-9 on random rows)
- * whatever the block sizes and merge order; the merge is commutative bit for bit.
+ * Accuracy (tests/tolerances.h, README.md "Online softmax and attention"): max is exact (a zero max is +0 whatever
+ * the signs of the zero entries, so that its bits do not depend on the block sizes or merge order). Each term of
+ * sum is within 1 float ulp of exp(x - max), summed in double, and re-based in double when the max grows, so the
+ * sum agrees with a single-pass sum and with the exact sum to 2^-23 relative (1 ulp per term; measured 8.6e-9 on
+ * random rows) whatever the block sizes and merge order; the merge is commutative bit for bit.
  * Thread safety: a state is a plain value; concurrent calls on distinct states are fine. */
 typedef struct simdmax_online_state {
   float max;
