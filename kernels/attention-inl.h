@@ -359,8 +359,8 @@ HWY_INLINE void FoldIntoCarry(D d, float* acc, float* hi, float* lo, size_t n, b
   }
 }
 
-// (hi, lo) *= (a_hi + a_lo): the product's rounding error (zero without a native FMA, where MulSub rounds the
-// product first) and lo * a_hi + hi * a_lo join lo.
+// (hi, lo) *= (a_hi + a_lo): the product's rounding error (ProductError, exact on every target) and
+// lo * a_hi + hi * a_lo join lo.
 template <class D>
 HWY_INLINE void RescaleCarry(D d, float* hi, float* lo, size_t n, float a_hi, float a_lo) {
   using V = hn::Vec<D>;
@@ -370,7 +370,7 @@ HWY_INLINE void RescaleCarry(D d, float* hi, float* lo, size_t n, float a_hi, fl
     const size_t len = n - i < N ? n - i : N;
     const V h = LoadNOr(d, hi + i, len, 0.0f), l = LoadNOr(d, lo + i, len, 0.0f);
     const V product = hn::Mul(h, ah);
-    StoreN(hn::MulAdd(h, al, hn::MulAdd(l, ah, hn::MulSub(h, ah, product))), d, lo + i, len);
+    StoreN(hn::MulAdd(h, al, hn::MulAdd(l, ah, ProductError(h, ah, product))), d, lo + i, len);
     StoreN(product, d, hi + i, len);
   }
 }
@@ -763,8 +763,8 @@ HWY_NOINLINE void AttentionMerge(const float* acc, size_t acc_stride, const floa
       const V product = hn::Mul(a, wh);
       V err;
       o = TwoSum(o, product, err);
-      // The product's rounding error (zero without a native FMA, where MulSub rounds the product first).
-      o_lo = hn::Add(o_lo, hn::Add(err, hn::MulAdd(a, hn::Set(d, w_lo[k]), hn::MulSub(a, wh, product))));
+      // The product's rounding error, exact on every target (ProductError).
+      o_lo = hn::Add(o_lo, hn::Add(err, hn::MulAdd(a, hn::Set(d, w_lo[k]), ProductError(a, wh, product))));
     }
     o = hn::Add(o, o_lo);
     if (len == N) {

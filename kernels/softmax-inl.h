@@ -263,10 +263,14 @@ HWY_INLINE void FloatPair(double value, float* hi, float* lo) {
 // are exact), so that the result is again rounded once: p + (err + e * lo), the small parts' own roundings being
 // ~2^-24 of an ulp. hi's split is loop-invariant (the compiler hoists it out of the row loop). Underflowing partial
 // products (e below ~2^-100) cost an absolute error far below FLT_MIN, which the accuracy contract counts as exact.
-#if !HWY_NATIVE_FMA
-// The rounding error of p = e * hi (rounded), exactly: Dekker's product of Veltkamp's 12-bit halves.
+// The rounding error of p = e * hi (p being that product rounded), exactly: one FMA where it is native, else
+// Dekker's product of Veltkamp's 12-bit halves. Also used by attention's compensated rescale and merge, which need
+// the error on every target (with MulSub alone it is 0 without FMA: the product is rounded before the subtraction).
 template <class V>
 HWY_INLINE V ProductError(V e, V hi, V p) {
+#if HWY_NATIVE_FMA
+  return hn::MulSub(e, hi, p);
+#else
   const hn::DFromV<V> d;
   const V split = hn::Set(d, 4097.0f);  // 2^12 + 1
   const V e_big = hn::Mul(e, split);
@@ -277,8 +281,8 @@ HWY_INLINE V ProductError(V e, V hi, V p) {
   const V hi_lo = hn::Sub(hi, hi_hi);
   return hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(e_hi, hi_hi), p), hn::Mul(e_hi, hi_lo)), hn::Mul(e_lo, hi_hi)),
                  hn::Mul(e_lo, hi_lo));
-}
 #endif
+}
 
 template <class V>
 HWY_INLINE V MulByPair(V e, V hi, V lo) {

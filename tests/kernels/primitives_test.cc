@@ -10,6 +10,9 @@
 //   flushed lanes below FLT_MIN, the masked variant exactly 0 below the clamp and for -inf (with lo NaN), the
 //   kScaleLog2 = 64 variant <= 1 ulp of exp(hi + lo) * 2^64.
 // - TwoSum / TwoSumOrdered (kernels/two_sum-inl.h): hi = fl(a + b) and hi + lo == a + b exactly.
+// - ProductError (kernels/softmax-inl.h): p = fl(a * b) and p + ProductError(a, b, p) == a * b exactly, on every
+//   target (one FMA where it is native, Dekker/Veltkamp where not: attention's compensated rescale and merge rely
+//   on it being exact on SSE4 and SCALAR too).
 // - AddToSum / SumTotal (kernels/reduce-inl.h): the compensated sum within the bound its header derives.
 // - RowMax (kernels/reduce-inl.h): max and min exact, all_finite false iff a NaN or an infinity is in the row, for
 //   every position of the special value and every tail length.
@@ -42,6 +45,7 @@
 #include "kernels/load_store_n-inl.h"
 #include "kernels/reduce-inl.h"
 #include "kernels/soft_cap-inl.h"
+#include "kernels/softmax-inl.h"
 #include "kernels/two_sum-inl.h"
 #include "tests/ulp.h"
 
@@ -482,6 +486,53 @@ void TestTwoSum() {
   hn::ForPartialVectors<TestTwoSumT<SumOrder::kSecondLarger>>()(float());
 }
 
+// ---- ProductError -----------------------------------------------------------------------------------------------
+
+struct TestProductErrorT {
+  template <class T, class D>
+  void operator()(T /*unused*/, D d) {
+    std::mt19937 rng(777 + static_cast<unsigned>(hn::Lanes(d)));
+    // Factors as the kernels meet them (weights and accumulators over many binades, both signs, ties and exact
+    // products included); exponents kept where the product and its error stay normal (the documented range).
+    std::vector<float> a, b;
+    const float fixed[] = {1.0f, -1.0f, 0.0f, 3.0f, 1.0f + 0x1p-23f, 1.0f - 0x1p-24f, 16777215.0f, 0.1f, -0.7f};
+    for (float u : fixed) {
+      for (float v : fixed) {
+        a.push_back(u);
+        b.push_back(v);
+      }
+    }
+    const size_t samples = simdmax_kernel_test::kRandomSamples / 4;
+    for (size_t i = 0; i < samples; ++i) {
+      const auto draw = [&]() {
+        const float mantissa = std::uniform_real_distribution<float>(1.0f, 2.0f)(rng);
+        const float sign = (rng() & 1) ? -1.0f : 1.0f;
+        return sign * ldexpf(mantissa, static_cast<int>(rng() % 80) - 40);
+      };
+      a.push_back(draw());
+      b.push_back(draw());
+    }
+    const size_t n = a.size(), N = hn::Lanes(d);
+    std::vector<float> p(n), err(n);
+    for (size_t i = 0; i < n; i += N) {
+      const size_t count = std::min(N, n - i);
+      const auto va = LoadNOr(d, a.data() + i, count, 0.0f);
+      const auto vb = LoadNOr(d, b.data() + i, count, 0.0f);
+      const auto product = hn::Mul(va, vb);
+      StoreN(product, d, p.data() + i, count);
+      StoreN(ProductError(va, vb, product), d, err.data() + i, count);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      // A product of two floats has <= 48 significant bits: exact in long double (64), as is its sum with err.
+      const long double exact = static_cast<long double>(a[i]) * static_cast<long double>(b[i]);
+      EXPECT_EQ(static_cast<long double>(p[i]) + static_cast<long double>(err[i]), exact)
+          << a[i] << " * " << b[i] << " -> " << p[i] << " + " << err[i];
+    }
+  }
+};
+
+void TestProductError() { hn::ForPartialVectors<TestProductErrorT>()(float()); }
+
 // ---- AddToSum / SumTotal ----------------------------------------------------------------------------------------
 
 template <bool kSeeded, class D>
@@ -705,6 +756,7 @@ HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpOfPairScaled);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestExpScaled);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestSoftCap);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestTwoSum);
+HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestProductError);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestCompensatedSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestRowMax);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestLoadStoreN);
