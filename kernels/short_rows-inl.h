@@ -76,8 +76,16 @@ HWY_INLINE T& Pick(T& v0, T& v1, T& v2, T& v3) {
 // Per-row bounds of the first pass, reduced. The min is filled in by ClassifyShortRows: exact where a row's kind
 // needs it (x - max rows: the masked-exp decision), else -inf, a valid lower bound that only makes ShiftOrder choose
 // the order-free TwoSum (max > 0) or the x-larger order (max <= 0), both exact.
+// max holds a whole vector (ShortRowMax stores the rows' maxes with one vector store, lane r = row r, the lanes past
+// the group's rows a copy of row 0's), so that the per-row steps after the passes can load the maxes of a group as
+// one vector (the top terms, ShortSoftmaxScaledSums): a vector load of scalars stored one by one waits for the
+// stores to retire (no store-to-load forwarding), which cost more than the vector saved.
+inline constexpr size_t kShortBoundsLanes = hn::MaxLanes(hn::ScalableTag<float>()) > kShortRowGroup
+                                                ? hn::MaxLanes(hn::ScalableTag<float>())
+                                                : kShortRowGroup;
 struct ShortRowBounds {
-  float max[4], min[4];
+  float max[kShortBoundsLanes];
+  float min[4];
   bool finite[4];
 };
 
@@ -115,8 +123,21 @@ HWY_INLINE ShortRowBounds ShortRowMax(D d, const ShortRowPtrs& p, size_t n) {
     ForRows<kRows>([&](auto r) HWY_ATTR { step(r, LoadNOr(d, p.x[r] + i, n - i, p.x[r][0])); });
   }
   ShortRowBounds b;
+#if HWY_TARGET == HWY_SCALAR
+  ForRows<kRows>([&](auto r) HWY_ATTR { b.max[r] = hn::GetLane(Pick<r>(hi0, hi1, hi2, hi3)); });
+#else
+  {
+    // MaxOfLanes broadcasts each row's max; lane r of one vector takes row r's (rows past kRows: row 0's).
+    const V m0 = hn::MaxOfLanes(d, hi0);
+    const V m1 = kRows > 1 ? hn::MaxOfLanes(d, hi1) : m0;
+    const V m2 = kRows > 2 ? hn::MaxOfLanes(d, hi2) : m0;
+    const V m3 = kRows > 3 ? hn::MaxOfLanes(d, hi3) : m0;
+    const V m23 = kRows > 3 ? hn::IfThenElse(hn::FirstN(d, 3), m2, m3) : m2;
+    const V m123 = kRows > 2 ? hn::IfThenElse(hn::FirstN(d, 2), m1, m23) : m1;
+    hn::StoreU(kRows > 1 ? hn::IfThenElse(hn::FirstN(d, 1), m0, m123) : m0, d, b.max);
+  }
+#endif
   ForRows<kRows>([&](auto r) HWY_ATTR {
-    b.max[r] = hn::GetLane(hn::MaxOfLanes(d, Pick<r>(hi0, hi1, hi2, hi3)));
     b.min[r] = -std::numeric_limits<float>::infinity();
     b.finite[r] = hn::AllTrue(d, hn::Eq(Pick<r>(f0, f1, f2, f3), zero));
   });
@@ -195,9 +216,30 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   V c0 = zero, c1 = zero, c2 = zero, c3 = zero;
   V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
   V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
+  // Each row's shift, and its max's own term with that term's rounding error (ScaledTopTerm's arithmetic), for the
+  // group's rows at once: lane r of one vector is row r (ShortRowBounds::max).
+  HWY_ALIGN float shift[kShortBoundsLanes], top[kShortBoundsLanes], top_lo[kShortBoundsLanes];
+#if HWY_TARGET == HWY_SCALAR
+  ForRows<kRows>([&](auto r) HWY_ATTR {
+    shift[r] = ScaledExpShift(b.max[r]);
+    const TopTerm t = ScaledTopTerm(d, b.max[r]);
+    top[r] = t.e;
+    top_lo[r] = t.e_lo;
+  });
+#else
+  {
+    const V m = hn::LoadU(d, b.max);
+    const V s = hn::Sub(hn::Set(d, 1.0f), hn::Round(hn::Mul(m, hn::Set(d, ExpCoefficients::kLog2E))));
+    V e_lo;
+    const V e = ExpScaledWithError(d, m, hn::Sub(m, hn::Set(d, kScaledExpClamp)), s, e_lo);
+    hn::Store(s, d, shift);
+    hn::Store(e, d, top);
+    hn::Store(e_lo, d, top_lo);
+  }
+#endif
   ForRows<kRows>([&](auto r) HWY_ATTR {
     Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - kScaledExpClamp);
-    Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, ScaledExpShift(b.max[r]));
+    Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, shift[r]);
   });
   // e and its rounding error, both summed (the error into the compensated sum's low part).
   const auto exp_sum = [&](auto r, V v) HWY_ATTR {
@@ -218,9 +260,8 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   }
   ForRows<kRows>([&](auto r) HWY_ATTR {
     sums->sum[r] = SumTotalFrom(d, Pick<r>(s0, s1, s2, s3), Pick<r>(c0, c1, c2, c3), kSeed);
-    const TopTerm top = ScaledTopTerm(d, b.max[r]);
-    sums->top[r] = top.e;
-    sums->top_lo[r] = top.e_lo;
+    sums->top[r] = top[r];
+    sums->top_lo[r] = top_lo[r];
   });
 }
 
