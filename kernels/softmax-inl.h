@@ -308,9 +308,9 @@ HWY_INLINE V MulByPairPlus(V e, V hi, V lo, V add) {
 #endif
 }
 
-// The scaled term of a max (ScaledExp's e for x = max) and its rounding error, as scalars. (One exp per row of a
-// short-row group; batching a group's four in one vector through a small array was measured slower, -3..-11%: the
-// masked loads wait on the scalar stores.)
+// The scaled term of a max (ScaledExp's e for x = max) and its rounding error, as scalars: once per chunk of the
+// chunked path. The short rows compute the same lane arithmetic for a group's rows in one vector
+// (kernels/short_rows-inl.h ShortSoftmaxScaledSums): one scalar-lane exp per row cost 32-column rows ~13%.
 struct TopTerm {
   float e, e_lo;
 };
