@@ -132,8 +132,17 @@ HWY_INLINE V ExpOfPair(D d, V hi, V lo) {
 inline constexpr float kScaledExpMaxAbs = 1024.0f;
 inline constexpr float kScaledExpClamp = 120.0f;  // below the max
 
-// s for a row whose max is `max` (|max| <= kScaledExpMaxAbs), as a float holding an integer.
-HWY_INLINE float ScaledExpShift(float max) { return 1.0f - nearbyintf(max * ExpCoefficients::kLog2E); }
+// s for rows whose maxes are the lanes of `max` (|max| <= kScaledExpMaxAbs), as floats holding integers (Round:
+// to nearest, ties to even, as nearbyintf in the default rounding mode). The scalar form for one row is the same
+// lane arithmetic.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ScaledExpShift(D d, V max) {
+  return hn::Sub(hn::Set(d, 1.0f), hn::Round(hn::Mul(max, hn::Set(d, ExpCoefficients::kLog2E))));
+}
+HWY_INLINE float ScaledExpShift(float max) {
+  const hn::CappedTag<float, 1> d1;
+  return hn::GetLane(ScaledExpShift(d1, hn::Set(d1, max)));
+}
 
 // Log-softmax's use of ExpScaled (kernels/short_rows-inl.h): there the sum of the terms other than the max may lie
 // far below 1 and log1p needs it to full relative accuracy (log-softmax of the max is -log1p(rest)), so the terms

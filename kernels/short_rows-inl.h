@@ -216,27 +216,16 @@ HWY_INLINE void ShortSoftmaxScaledSums(D d, const ShortRowPtrs& p, size_t n, con
   V c0 = zero, c1 = zero, c2 = zero, c3 = zero;
   V clamp0 = zero, clamp1 = zero, clamp2 = zero, clamp3 = zero;
   V shift0 = zero, shift1 = zero, shift2 = zero, shift3 = zero;
-  // Each row's shift, and its max's own term with that term's rounding error (ScaledTopTerm's arithmetic), for the
-  // group's rows at once: lane r of one vector is row r (ShortRowBounds::max).
+  // Each row's shift, and its max's own term with that term's rounding error, for the group's rows at once: lane r
+  // of a vector is row r (ShortRowBounds::max; one vector covers the group unless the target has fewer lanes).
   HWY_ALIGN float shift[kShortBoundsLanes], top[kShortBoundsLanes], top_lo[kShortBoundsLanes];
-#if HWY_TARGET == HWY_SCALAR
-  ForRows<kRows>([&](auto r) HWY_ATTR {
-    shift[r] = ScaledExpShift(b.max[r]);
-    const TopTerm t = ScaledTopTerm(d, b.max[r]);
-    top[r] = t.e;
-    top_lo[r] = t.e_lo;
-  });
-#else
-  {
-    const V m = hn::LoadU(d, b.max);
-    const V s = hn::Sub(hn::Set(d, 1.0f), hn::Round(hn::Mul(m, hn::Set(d, ExpCoefficients::kLog2E))));
-    V e_lo;
-    const V e = ExpScaledWithError(d, m, hn::Sub(m, hn::Set(d, kScaledExpClamp)), s, e_lo);
-    hn::Store(s, d, shift);
-    hn::Store(e, d, top);
-    hn::Store(e_lo, d, top_lo);
+  for (size_t i = 0; i < kRows; i += N) {
+    V s, e_lo;
+    const V e = ScaledTopTerms(d, hn::LoadU(d, b.max + i), s, e_lo);
+    hn::StoreU(s, d, shift + i);
+    hn::StoreU(e, d, top + i);
+    hn::StoreU(e_lo, d, top_lo + i);
   }
-#endif
   ForRows<kRows>([&](auto r) HWY_ATTR {
     Pick<r>(clamp0, clamp1, clamp2, clamp3) = hn::Set(d, b.max[r] - kScaledExpClamp);
     Pick<r>(shift0, shift1, shift2, shift3) = hn::Set(d, shift[r]);

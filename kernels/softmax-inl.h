@@ -308,17 +308,22 @@ HWY_INLINE V MulByPairPlus(V e, V hi, V lo, V add) {
 #endif
 }
 
-// The scaled term of a max (ScaledExp's e for x = max) and its rounding error, as scalars: once per chunk of the
-// chunked path. The short rows compute the same lane arithmetic for a group's rows in one vector
-// (kernels/short_rows-inl.h ShortSoftmaxScaledSums): one scalar-lane exp per row cost 32-column rows ~13%.
+// The scaled terms of maxes (ScaledExp's e for x = max, lane-wise) with their rounding errors, and the shifts they
+// were scaled by. Vector form for the short rows, where lane r is row r of a group (kernels/short_rows-inl.h
+// ShortSoftmaxScaledSums: one scalar-lane exp per row cost 32-column rows ~13%); ScaledTopTerm is one max's, once
+// per chunk of the chunked path. The same lane arithmetic: the same bits.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V ScaledTopTerms(D d, V max, V& shift, V& e_lo) {
+  shift = ScaledExpShift(d, max);
+  return ExpScaledWithError(d, max, hn::Sub(max, hn::Set(d, kScaledExpClamp)), shift, e_lo);
+}
 struct TopTerm {
   float e, e_lo;
 };
 template <class D>
 HWY_INLINE TopTerm ScaledTopTerm(D d, float max) {
-  hn::Vec<D> e_lo;
-  const hn::Vec<D> e =
-      ExpScaledWithError(d, hn::Set(d, max), hn::Set(d, max - kScaledExpClamp), hn::Set(d, ScaledExpShift(max)), e_lo);
+  hn::Vec<D> shift, e_lo;
+  const hn::Vec<D> e = ScaledTopTerms(d, hn::Set(d, max), shift, e_lo);
   return TopTerm{hn::GetLane(e), hn::GetLane(e_lo)};
 }
 
