@@ -58,9 +58,7 @@ bool Open(const std::string& path, const std::string& op, const std::string& tar
   return true;
 }
 
-double Seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double Quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
