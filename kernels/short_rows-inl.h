@@ -75,7 +75,7 @@ HWY_INLINE T& Pick(T& v0, T& v1, T& v2, T& v3) {
 
 // Per-row bounds of the first pass, reduced. The min is filled in by ClassifyShortRows: exact where a row's kind
 // needs it (x - max rows: the masked-exp decision), else -inf, a valid lower bound that only makes ShiftOrder choose
-// the order-free TwoSum (max > 0) or the x-larger order (max <= 0), both exact.
+// kNonPositive (max > 0) or the x-larger order (max <= 0), both exact.
 // max holds a whole vector (ShortRowMax stores the rows' maxes with one vector store, lane r = row r, the lanes past
 // the group's rows a copy of row 0's), so that the per-row steps after the passes can load the maxes of a group as
 // one vector (the top terms, ShortSoftmaxScaledSums): a vector load of scalars stored one by one waits for the
@@ -89,12 +89,12 @@ struct ShortRowBounds {
   bool finite[4];
 };
 
-// The Fast2Sum order every row of a group allows (ShiftOrder), else kAny.
+// The Fast2Sum order every row of a group allows (ShiftOrder), else kNonPositive (x <= max: every shift).
 template <size_t kRows>
 HWY_INLINE SumOrder GroupShiftOrder(const ShortRowBounds& b) {
   SumOrder order = ShiftOrder(b.max[0], b.min[0]);
   for (size_t r = 1; r < kRows; ++r) {
-    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kAny;
+    if (ShiftOrder(b.max[r], b.min[r]) != order) order = SumOrder::kNonPositive;
   }
   return order;
 }
@@ -159,7 +159,7 @@ HWY_INLINE void ShortRowExpSum(D d, const ShortRowPtrs& p, size_t n, const float
   V k0 = zero, k1 = zero, k2 = zero, k3 = zero;  // log-softmax: entries equal to the max (exact in f32 here)
   const auto step = [&](auto r, V v, auto... tail_mask) HWY_ATTR {
     V lo;
-    const V hi = TwoSumOrdered<kOrder>(v, hn::Set(d, -max[r]), lo);
+    const V hi = TwoSumOrdered<ExpShiftOrder(kOrder)>(v, hn::Set(d, -max[r]), lo);
     const V e = kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
     V e_sum = ValidLanes(e, tail_mask...);
     if constexpr (!kSoftmax) {
@@ -414,9 +414,9 @@ HWY_INLINE void ShortLogScaledSums(D d, const ShortRowPtrs& p, size_t n, const S
 
 // The output pass after LogOfScaledSums: y = (x - max) - log(sum) exactly as the chunked path computes it
 // (LogSoftmaxOf), the rows interleaved, in the variant the group shares: masked if any row has -inf entries, the
-// TwoSum order of the rows if they agree (else kAny). Neither changes results (the TwoSum variants are exact, and no
-// finite entry gives x - max = -inf for |max| <= 128), so a row's result does not depend on its group. Error: the
-// terms as ExpOfPair's (< 1 ulp), the sum and log as the chunked path's: the same <= 1 ulp budget.
+// TwoSum order of the rows if they agree (else kNonPositive). Neither changes results (the TwoSum variants are exact,
+// and no finite entry gives x - max = -inf for |max| <= 128), so a row's result does not depend on its group. Error:
+// the terms as ExpOfPair's (< 1 ulp), the sum and log as the chunked path's: the same <= 1 ulp budget.
 template <size_t kRows, class D>
 HWY_INLINE void ShortLogScaledOutput(D d, const ShortRowPtrs& p, size_t n, const ShortRowBounds& b,
                                      const double* log_sums) {

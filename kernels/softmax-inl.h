@@ -72,7 +72,7 @@ struct ShiftedExp {
   using V = hn::Vec<D>;
   HWY_INLINE V operator()(V v, V& hi) const {
     V lo;
-    hi = TwoSumOrdered<kOrder>(v, hn::Set(d, -max), lo);
+    hi = TwoSumOrdered<ExpShiftOrder(kOrder)>(v, hn::Set(d, -max), lo);
     return kMasked ? ExpOfPairMasked<kScaleLog2>(d, hi, lo) : ExpOfPair<kScaleLog2>(d, hi, lo);
   }
   HWY_INLINE V operator()(V v) const {
@@ -153,19 +153,20 @@ HWY_INLINE bool NeedsMasking(float max, const MaxResult& stats) {
 }
 
 // Calls fn(masked, order) with both as compile-time constants (std::integral_constant) for the runtime choice:
-// the masked variants always use the general TwoSum. The one place that turns the per-chunk decisions into kernel
-// instantiations.
+// the masked variants always take kNonPositive (x <= max holds; a -inf entry gives hi = -inf and a lo that is NaN
+// or infinite with either TwoSum, and the masked kernels replace those lanes). The one place that turns the
+// per-chunk decisions into kernel instantiations.
 template <class Fn>
 HWY_INLINE auto WithShiftVariant(bool masked, SumOrder order, const Fn& fn) {
-  using Any = std::integral_constant<SumOrder, SumOrder::kAny>;
-  if (masked) return fn(std::true_type(), Any());
+  using NonPositive = std::integral_constant<SumOrder, SumOrder::kNonPositive>;
+  if (masked) return fn(std::true_type(), NonPositive());
   switch (order) {
     case SumOrder::kFirstLarger:
       return fn(std::false_type(), std::integral_constant<SumOrder, SumOrder::kFirstLarger>());
     case SumOrder::kSecondLarger:
       return fn(std::false_type(), std::integral_constant<SumOrder, SumOrder::kSecondLarger>());
     default:
-      return fn(std::false_type(), Any());
+      return fn(std::false_type(), NonPositive());
   }
 }
 

@@ -440,8 +440,13 @@ struct TestTwoSumT {
       a.push_back(RandomFloat(rng, 60, 126));
       b.push_back(RandomFloat(rng, -149, 10));
     }
-    // The ordered variants require the documented magnitude order; give each pair in that order.
+    // The ordered variants require the documented magnitude order; give each pair in that order (kNonPositive: a
+    // non-positive sum, both operands negated otherwise, the operand order left as drawn).
     for (size_t i = 0; i < a.size(); ++i) {
+      if (kOrder == SumOrder::kNonPositive && static_cast<double>(a[i]) + static_cast<double>(b[i]) > 0.0) {
+        a[i] = -a[i];
+        b[i] = -b[i];
+      }
       const bool a_larger = fabsf(a[i]) >= fabsf(b[i]);
       if ((kOrder == SumOrder::kFirstLarger && !a_larger) || (kOrder == SumOrder::kSecondLarger && a_larger)) {
         std::swap(a[i], b[i]);
@@ -484,6 +489,7 @@ void TestTwoSum() {
   hn::ForPartialVectors<TestTwoSumT<SumOrder::kAny>>()(float());
   hn::ForPartialVectors<TestTwoSumT<SumOrder::kFirstLarger>>()(float());
   hn::ForPartialVectors<TestTwoSumT<SumOrder::kSecondLarger>>()(float());
+  hn::ForPartialVectors<TestTwoSumT<SumOrder::kNonPositive>>()(float());
 }
 
 // ---- ProductError -----------------------------------------------------------------------------------------------
