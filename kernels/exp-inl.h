@@ -29,6 +29,7 @@
 #include <math.h>
 
 #include "hwy/highway.h"
+#include "kernels/lockstep-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -61,25 +62,26 @@ struct ExpCoefficients {
 
 // Cody-Waite reduction of x (|x| <= ~1419): n = round(x log2 e), also left in the low mantissa bits of `shifted`
 // (for building 2^n); returns x - n * ln2_hi, exact (n * kLn2Hi has <= 23 significant bits, and the subtraction is
-// exact by Sterbenz). The caller adds -n * kLn2Lo (and any low part of the argument).
+// exact by Sterbenz). The caller adds -n * kLn2Lo (and any low part of the argument). V: a vector or a group of them
+// (kernels/lockstep-inl.h), as for the scaled exp below.
 template <class D, class V>
 HWY_INLINE V ReduceExpArgument(D d, V x, V& n, V& shifted) {
   using C = ExpCoefficients;
-  shifted = hn::MulAdd(x, hn::Set(d, C::kLog2E), hn::Set(d, C::kShifter));
-  n = hn::Sub(shifted, hn::Set(d, C::kShifter));
-  return hn::NegMulAdd(n, hn::Set(d, C::kLn2Hi), x);
+  shifted = ls::MulAdd(x, hn::Set(d, C::kLog2E), hn::Set(d, C::kShifter));
+  n = ls::Sub(shifted, hn::Set(d, C::kShifter));
+  return ls::NegMulAdd(n, hn::Set(d, C::kLn2Hi), x);
 }
 
 // exp(r) - 1 = r + r^2 Q(r) for |r| <= 0.354 (|result| < 0.43).
 template <class D, class V>
 HWY_INLINE V ExpPolynomialSmall(D d, V r) {
   using C = ExpCoefficients;
-  const V r2 = hn::Mul(r, r);
-  V q = hn::MulAdd(hn::Set(d, C::kC6), r, hn::Set(d, C::kC5));
-  q = hn::MulAdd(q, r, hn::Set(d, C::kC4));
-  q = hn::MulAdd(q, r, hn::Set(d, C::kC3));
-  q = hn::MulAdd(q, r, hn::Set(d, C::kC2));
-  return hn::MulAdd(r2, q, r);
+  const V r2 = ls::Mul(r, r);
+  V q = ls::MulAdd(hn::Set(d, C::kC6), r, hn::Set(d, C::kC5));
+  q = ls::MulAdd(q, r, hn::Set(d, C::kC4));
+  q = ls::MulAdd(q, r, hn::Set(d, C::kC3));
+  q = ls::MulAdd(q, r, hn::Set(d, C::kC2));
+  return ls::MulAdd(r2, q, r);
 }
 
 // exp(r) for |r| <= 0.354 as 1 + (r + r^2 Q(r)), the small part summed before the 1 so that its rounding is scaled
@@ -164,26 +166,30 @@ HWY_INLINE float ScaledLogExpShift(float max) {
 // n + s in [-172, 33]. Exact down to 2^-149 (subnormal), rounded to nearest below (2^-150 and less give 0).
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledPower(D d, V n, V shifted, V shift) {
+  return InLockstep(
+      [d](auto n1, auto shifted1, auto shift1) SIMDMAX_INLINE_LAMBDA {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  (void)shifted;
-  return V{_mm512_scalef_ps(hn::Set(d, 1.0f).raw, hn::Add(n, shift).raw)};
+        (void)shifted1;
+        return decltype(n1){_mm512_scalef_ps(hn::Set(d, 1.0f).raw, hn::Add(n1, shift1).raw)};
 #else
-  // As 2^(n + s + 64), a normal float built in the exponent field (the shifter left n in the low mantissa bits;
-  // s + 64 + 127 is added there), times 2^-64: exact while normal, one rounding below.
-  (void)n;
-  const hn::RebindToSigned<D> di;
-  const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift), hn::Set(di, 127 + 64)));
-  const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted)), bias);
-  return hn::Mul(hn::BitCast(d, exponent), hn::Set(d, 5.42101086e-20f));  // 2^-64
+        // As 2^(n + s + 64), a normal float built in the exponent field (the shifter left n in the low mantissa
+        // bits; s + 64 + 127 is added there), times 2^-64: exact while normal, one rounding below.
+        (void)n1;
+        const hn::RebindToSigned<D> di;
+        const auto bias = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, shift1), hn::Set(di, 127 + 64)));
+        const auto exponent = hn::Add(hn::ShiftLeft<23>(hn::BitCast(di, shifted1)), bias);
+        return hn::Mul(hn::BitCast(d, exponent), hn::Set(d, 5.42101086e-20f));  // 2^-64
 #endif
+      },
+      n, shifted, shift);
 }
 
 // The reduced argument r = x - n ln2 of ExpScaled, x clamped at clamp_at first (the Cody-Waite tail n * kLn2Lo
 // folded in with one rounding).
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ReduceScaledExpArgument(D d, V x, V clamp_at, V& n, V& shifted) {
-  const V r_hi = ReduceExpArgument(d, hn::Max(x, clamp_at), n, shifted);  // exact
-  return hn::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi);
+  const V r_hi = ReduceExpArgument(d, V(ls::Max(x, clamp_at)), n, shifted);  // exact
+  return ls::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi);
 }
 
 // exp(x) 2^s as e = (1 + small) * scale rounded once, with scale = 2^(n + s) exact (ExpScaledPower) and small =
@@ -203,7 +209,7 @@ HWY_INLINE void ExpScaledParts(D d, V x, V clamp_at, V shift, V& small, V& scale
 template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledTerm(D d, V x, V clamp_at, V shift, V& small, V& scale) {
   ExpScaledParts(d, x, clamp_at, shift, small, scale);
-  return hn::MulAdd(small, scale, scale);
+  return ls::MulAdd(small, scale, scale);
 }
 
 template <class D, class V = hn::Vec<D>>
@@ -224,9 +230,9 @@ template <class D, class M, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
   V small, scale;
   ExpScaledParts(d, x, clamp_at, shift, small, scale);
-  small = hn::IfThenElse(zero, hn::Set(d, -1.0f), small);
-  const V e = hn::MulAdd(small, scale, scale);
-  e_lo = hn::MulAdd(small, scale, hn::Sub(scale, e));
+  small = ls::IfThenElse(zero, hn::Set(d, -1.0f), small);
+  const V e = ls::MulAdd(small, scale, scale);
+  e_lo = ls::MulAdd(small, scale, ls::Sub(scale, e));
   return e;
 }
 
@@ -235,7 +241,7 @@ template <class D, class V = hn::Vec<D>>
 HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, V& e_lo) {
   V small, scale;
   const V e = ExpScaledTerm(d, x, clamp_at, shift, small, scale);
-  e_lo = hn::MulAdd(small, scale, hn::Sub(scale, e));
+  e_lo = ls::MulAdd(small, scale, ls::Sub(scale, e));
   return e;
 }
 

@@ -11,6 +11,7 @@
 
 #include "hwy/highway.h"
 #include "kernels/convert-inl.h"
+#include "kernels/lockstep-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -110,12 +111,13 @@ HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
 // or u = 0 when it is not), so the FMA rounds the remainder once: the same value as adding e's error (scale - e,
 // then an FMA) and the Fast2Sum error (e - u) separately, in 3 operations fewer. lo's loop-carried chain stays one add
 // (two dependent adds per vector made the single-pair loops of softmax latency-bound: -12..-20% against this form).
+// V: a vector or a group of them (kernels/lockstep-inl.h).
 template <class V>
 HWY_INLINE void AddScaledTermToSeededSum(V& hi, V& lo, V e, V small, V scale) {
-  const V t = hn::Add(hi, e);
-  const V u = hn::Sub(t, hi);  // exact: hi >= e (the seed)
+  const V t = ls::Add(hi, e);
+  const V u = ls::Sub(t, hi);  // exact: hi >= e (the seed)
   hi = t;
-  lo = hn::Add(lo, hn::MulAdd(small, scale, hn::Sub(scale, u)));
+  lo = ls::Add(lo, ls::MulAdd(small, scale, ls::Sub(scale, u)));
 }
 
 // The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short

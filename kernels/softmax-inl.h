@@ -216,16 +216,20 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
 // upper lanes: a chunk's <= 16384 terms cost <= ~2^-39 relative, far inside the budget of log(sum)), each term with
 // the correction of its last rounding (ExpScaledWithError), so rest is good to ~0.41 ulp of f32 (AddScaledLogTerms,
 // shared with the short rows). Against ExpPass: no TwoSum, no variants, no compensated f32 sum.
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE void AddScaledLogTerms(D d, V v, V v_max, V clamp_at, V shift, F64SumVec<D>& lower, F64SumVec<D>& upper,
-                                  V& lo, size_t& count) {
-  const auto is_max = hn::Eq(v, v_max);
-  count += hn::CountTrue(d, is_max);  // an integer count: no FP operation on the add ports
+// V: a vector or a group of K of them (kernels/lockstep-inl.h, the short rows), with lower, upper and count
+// Lockstep<F64SumVec<D>, K> and Lockstep<size_t, K>: one set per chain.
+template <class D, class V, class SumV, class Count>
+HWY_INLINE void AddScaledLogTerms(D d, V v, V v_max, V clamp_at, V shift, SumV& lower, SumV& upper, V& lo,
+                                  Count& count) {
+  constexpr size_t K = LockstepSlots<V>::value;
+  const auto is_max = ls::Eq(v, v_max);
+  // An integer count: no FP operation on the add ports.
+  ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(count) += hn::CountTrue(d, Slot<k>(is_max)); });
   V e_lo;
   const V e = ExpScaledWithError(d, v, clamp_at, shift, is_max, e_lo);  // 0 at the max
-  AddToF64Sum(d, lower, upper, e);
+  ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { AddToF64Sum(d, Slot<k>(lower), Slot<k>(upper), Slot<k>(e)); });
   // The corrections are below 2^-24 of their terms: an f32 sum of them costs < 2^-34 of rest (n <= 16384).
-  lo = hn::Add(lo, e_lo);
+  lo = ls::Add(lo, e_lo);
 }
 
 template <class D, class V = hn::Vec<D>>
