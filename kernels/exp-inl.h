@@ -63,7 +63,8 @@ struct ExpCoefficients {
 // Cody-Waite reduction of x (|x| <= ~1419): n = round(x log2 e), also left in the low mantissa bits of `shifted`
 // (for building 2^n); returns x - n * ln2_hi, exact (n * kLn2Hi has <= 23 significant bits, and the subtraction is
 // exact by Sterbenz). The caller adds -n * kLn2Lo (and any low part of the argument). V: a vector or a group of them
-// (kernels/lockstep-inl.h), as for the scaled exp below.
+// (kernels/lockstep-inl.h), as for the scaled exp below (whose row constants clamp_at and shift, VC, may be plain
+// vectors used by every slot of a group).
 template <class D, class V>
 HWY_INLINE V ReduceExpArgument(D d, V x, V& n, V& shifted) {
   using C = ExpCoefficients;
@@ -164,8 +165,8 @@ HWY_INLINE float ScaledLogExpShift(float max) {
 
 // 2^(n + s) for ExpScaled: n as ReduceExpArgument left it (and in `shifted`), s a float holding an integer,
 // n + s in [-172, 33]. Exact down to 2^-149 (subnormal), rounded to nearest below (2^-150 and less give 0).
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaledPower(D d, V n, V shifted, V shift) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ExpScaledPower(D d, V n, V shifted, VC shift) {
   return InLockstep(
       [d](auto n1, auto shifted1, auto shift1) SIMDMAX_INLINE_LAMBDA {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -186,8 +187,8 @@ HWY_INLINE V ExpScaledPower(D d, V n, V shifted, V shift) {
 
 // The reduced argument r = x - n ln2 of ExpScaled, x clamped at clamp_at first (the Cody-Waite tail n * kLn2Lo
 // folded in with one rounding).
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ReduceScaledExpArgument(D d, V x, V clamp_at, V& n, V& shifted) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ReduceScaledExpArgument(D d, V x, VC clamp_at, V& n, V& shifted) {
   const V r_hi = ReduceExpArgument(d, V(ls::Max(x, clamp_at)), n, shifted);  // exact
   return ls::NegMulAdd(n, hn::Set(d, ExpCoefficients::kLn2Lo), r_hi);
 }
@@ -199,21 +200,21 @@ HWY_INLINE V ReduceScaledExpArgument(D d, V x, V clamp_at, V& n, V& shifted) {
 // 1 + small and a scaling: the product is exact in the normal range (scale is a power of two), so e has the same bits
 // as fl(1 + small) * 2^(n + s); a subnormal e is rounded once instead of twice. Without native FMA, MulAdd is a
 // product (exact: scale is a power of two) and an add (one rounding): the same bits.
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE void ExpScaledParts(D d, V x, V clamp_at, V shift, V& small, V& scale) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE void ExpScaledParts(D d, V x, VC clamp_at, VC shift, V& small, V& scale) {
   V n, shifted;
   small = ExpPolynomialSmall(d, ReduceScaledExpArgument(d, x, clamp_at, n, shifted));
   scale = ExpScaledPower(d, n, shifted, shift);
 }
 
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaledTerm(D d, V x, V clamp_at, V shift, V& small, V& scale) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ExpScaledTerm(D d, V x, VC clamp_at, VC shift, V& small, V& scale) {
   ExpScaledParts(d, x, clamp_at, shift, small, scale);
   return ls::MulAdd(small, scale, scale);
 }
 
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ExpScaled(D d, V x, VC clamp_at, VC shift) {
   V small, scale;
   return ExpScaledTerm(d, x, clamp_at, shift, small, scale);
 }
@@ -226,8 +227,8 @@ HWY_INLINE V ExpScaled(D d, V x, V clamp_at, V shift) {
 // term off by up to 0.91 ulp, then the output's own rounding, reached 2 ULP (about 1e-4 of rows [a, b] with b 1..80
 // below a; found by the Python suite's hypothesis test). With e + e_lo: 0.41 + 0.5 < 1 ulp.
 // Lanes in `zero` give e = e_lo = 0 exactly (small = -1), one select for both.
-template <class D, class M, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) {
+template <class D, class M, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ExpScaledWithError(D d, V x, VC clamp_at, VC shift, M zero, V& e_lo) {
   V small, scale;
   ExpScaledParts(d, x, clamp_at, shift, small, scale);
   small = ls::IfThenElse(zero, hn::Set(d, -1.0f), small);
@@ -237,8 +238,8 @@ HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, M zero, V& e_lo) 
 }
 
 // The same without lanes forced to 0 (one select fewer): the max's own term (kernels/softmax-inl.h ScaledTopTerm).
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpScaledWithError(D d, V x, V clamp_at, V shift, V& e_lo) {
+template <class D, class V = hn::Vec<D>, class VC = V>
+HWY_INLINE V ExpScaledWithError(D d, V x, VC clamp_at, VC shift, V& e_lo) {
   V small, scale;
   const V e = ExpScaledTerm(d, x, clamp_at, shift, small, scale);
   e_lo = ls::MulAdd(small, scale, ls::Sub(scale, e));

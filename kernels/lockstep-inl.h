@@ -145,6 +145,17 @@ HWY_INLINE auto IfThenElse(const M& m, const B& b, const C& c) {
 }
 }  // namespace ls
 
+// acc += x: slot by slot where acc is a group like x; where acc is one vector, x's slots one after another (the
+// order of a loop over their vectors, so that a sum's rounding does not depend on the lockstep).
+template <class A, class X>
+HWY_INLINE void AddSlotsTo(A& acc, const X& x) {
+  if constexpr (LockstepSlots<A>::value == LockstepSlots<X>::value) {
+    acc = ls::Add(acc, x);
+  } else {
+    ForSlots<LockstepSlots<X>::value>([&](auto k) SIMDMAX_INLINE_LAMBDA { acc = hn::Add(acc, Slot<k>(x)); });
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace simdmax
 HWY_AFTER_NAMESPACE();

@@ -111,13 +111,20 @@ HWY_INLINE void AddToSum(V& hi, V& lo, V e) {
 // or u = 0 when it is not), so the FMA rounds the remainder once: the same value as adding e's error (scale - e,
 // then an FMA) and the Fast2Sum error (e - u) separately, in 3 operations fewer. lo's loop-carried chain stays one add
 // (two dependent adds per vector made the single-pair loops of softmax latency-bound: -12..-20% against this form).
-// V: a vector or a group of them (kernels/lockstep-inl.h).
-template <class V>
-HWY_INLINE void AddScaledTermToSeededSum(V& hi, V& lo, V e, V small, V scale) {
-  const V t = ls::Add(hi, e);
-  const V u = ls::Sub(t, hi);  // exact: hi >= e (the seed)
-  hi = t;
-  lo = ls::Add(lo, ls::MulAdd(small, scale, ls::Sub(scale, u)));
+// V: a vector or a group of them (kernels/lockstep-inl.h); a group of terms goes into one pair (Acc a plain vector)
+// slot after slot, in the order of a loop over their vectors, or each slot into its own pair (Acc a group).
+template <class Acc, class V>
+HWY_INLINE void AddScaledTermToSeededSum(Acc& hi, Acc& lo, const V& e, const V& small, const V& scale) {
+  if constexpr (LockstepSlots<Acc>::value == LockstepSlots<V>::value) {
+    const V t = ls::Add(hi, e);
+    const V u = ls::Sub(t, hi);  // exact: hi >= e (the seed)
+    hi = t;
+    lo = ls::Add(lo, ls::MulAdd(small, scale, ls::Sub(scale, u)));
+  } else {
+    ForSlots<LockstepSlots<V>::value>([&](auto k) SIMDMAX_INLINE_LAMBDA {
+      AddScaledTermToSeededSum(hi, lo, Slot<k>(e), Slot<k>(small), Slot<k>(scale));
+    });
+  }
 }
 
 // The total of all lanes, in f64: (hi - seed) + lo per lane, widened once per row (not per vector), so that short

@@ -17,6 +17,7 @@
 
 #include "hwy/highway.h"
 #include "kernels/convert-inl.h"
+#include "kernels/lockstep-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -28,10 +29,24 @@ namespace hn = hwy::HWY_NAMESPACE;
 // (f(v, mask)), so that a reduction inside f can drop the padded lanes: declare f as
 // `[&](V v, auto... tail_mask)`. x == y is allowed (then TX == TY): each vector is loaded before it is stored and
 // no vector is read after a later one was written. TX, TY: float, F16 or BF16.
-template <class D, class TX, class TY, class Func>
+//
+// kLockstep > 1 (capped at kMaxLockstep, kernels/lockstep-inl.h): f first receives groups of kLockstep consecutive
+// vectors (VecGroup) and returns a group, while whole groups fit (f32 outputs), then single vectors as above; f must
+// take both (`[&](auto v, auto... tail_mask)`) and, to keep its results those of one vector at a time, treat a
+// group's slots in order wherever they meet (sums).
+template <size_t kLockstep = 1, class D, class TX, class TY, class Func>
 HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
+  constexpr size_t K = kLockstep < kMaxLockstep ? kLockstep : kMaxLockstep;
+  if constexpr (K > 1 && std::is_same<TY, float>::value) {
+    for (; i + K * N <= n; i += K * N) {
+      VecGroup<hn::Vec<D>, K> v;  // all loaded before any is stored: x == y stays valid
+      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(v) = LoadF32(d, x + i + k * N); });
+      const VecGroup<hn::Vec<D>, K> out = f(v);
+      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { StoreF32(Slot<k>(out), d, y + i + k * N); });
+    }
+  }
   if constexpr (!std::is_same<TY, float>::value) {
     // Half-precision outputs are narrowed two vectors at a time (StoreF32Pair: cheaper per vector, same bits);
     // f sees the vectors in the same order, and both are loaded before either is stored (in place stays valid).
@@ -75,11 +90,19 @@ HWY_INLINE void MapRowTo(D d, const TX* x, TY* y, size_t n, float pad, bool stre
 }
 
 // f(x vector) for every vector of x[0, n); tail lanes past n hold `pad`, and for the tail f also receives the mask
-// of valid lanes, as in MapRow.
-template <class D, class T, class Func>
+// of valid lanes, as in MapRow (and groups of kLockstep vectors first, as there).
+template <size_t kLockstep = 1, class D, class T, class Func>
 HWY_INLINE void VisitRow(D d, const T* x, size_t n, float pad, const Func& f) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
+  constexpr size_t K = kLockstep < kMaxLockstep ? kLockstep : kMaxLockstep;
+  if constexpr (K > 1) {
+    for (; i + K * N <= n; i += K * N) {
+      VecGroup<hn::Vec<D>, K> v;
+      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(v) = LoadF32(d, x + i + k * N); });
+      f(v);
+    }
+  }
   for (; i + N <= n; i += N) {
     f(LoadF32(d, x + i));
   }

@@ -83,6 +83,9 @@ struct ShiftedExp {
   float max;
 };
 
+// Consecutive vectors of one row whose scaled exps run in lockstep in the chunked passes (kernels/lockstep-inl.h).
+inline constexpr size_t kRowLockstep = 4;
+
 // ScaledExp: exp(x) 2^s = exp(x - offset), offset = -s ln 2, for a chunk whose max satisfies |max| <=
 // kScaledExpMaxAbs (kernels/exp-inl.h ExpScaled): the argument is x itself, no TwoSum, and -inf gives exactly 0.
 template <class D>
@@ -90,8 +93,9 @@ struct ScaledExp {
   using V = hn::Vec<D>;
   HWY_INLINE ScaledExp(D d_in, float max) : d(d_in), shift(ScaledExpShift(max)), clamp_at(max - kScaledExpClamp) {}
   HWY_INLINE V operator()(V v) const { return ExpScaled(d, v, hn::Set(d, clamp_at), hn::Set(d, shift)); }
-  // The same e, and (1 + small) * scale before its last rounding (ExpScaledTerm).
-  HWY_INLINE V Term(V v, V& small, V& scale) const {
+  // The same e, and (1 + small) * scale before its last rounding (ExpScaledTerm); G: V or a group of them.
+  template <class G>
+  HWY_INLINE G Term(G v, G& small, G& scale) const {
     return ExpScaledTerm(d, v, hn::Set(d, clamp_at), hn::Set(d, shift), small, scale);
   }
   D d;
@@ -191,19 +195,21 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
   // One accumulator pair is enough: its loop-carried chain is one add (4 cycles) per vector, while the ~20
   // independent operations of each vector's exp take ~10 cycles of issue even at two FMA pipes, so the loop is
   // throughput-bound (checked in the generated code), and one pair keeps the summation order of the short-row path.
+  // The exps of kRowLockstep consecutive vectors run in lockstep (kernels/lockstep-inl.h) and enter the pair in
+  // order: the same sum as one vector at a time.
   V hi = hn::Set(d, kSeed), lo = hn::Zero(d);
   // Tail lanes are padded with -inf: the scaled exp gives exactly 0 for them, nothing to drop.
-  const auto exp_of = [&](V v, auto...) HWY_ATTR {
-    V small, scale;
-    const V e = scaled_exp.Term(v, small, scale);
+  const auto exp_of = [&](auto v, auto...) SIMDMAX_INLINE_LAMBDA {
+    decltype(v) small, scale;
+    const decltype(v) e = scaled_exp.Term(v, small, scale);
     AddScaledTermToSeededSum(hi, lo, e, small, scale);
     return e;
   };
   const float kNegInf = -std::numeric_limits<float>::infinity();
   if (kStore) {
-    MapRow(d, x, y, n, kNegInf, exp_of);
+    MapRow<kRowLockstep>(d, x, y, n, kNegInf, exp_of);
   } else {
-    VisitRow(d, x, n, kNegInf, exp_of);
+    VisitRow<kRowLockstep>(d, x, n, kNegInf, exp_of);
   }
   return SumTotalFrom(d, hi, lo, kSeed);
 }
@@ -216,10 +222,11 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
 // upper lanes: a chunk's <= 16384 terms cost <= ~2^-39 relative, far inside the budget of log(sum)), each term with
 // the correction of its last rounding (ExpScaledWithError), so rest is good to ~0.41 ulp of f32 (AddScaledLogTerms,
 // shared with the short rows). Against ExpPass: no TwoSum, no variants, no compensated f32 sum.
-// V: a vector or a group of K of them (kernels/lockstep-inl.h, the short rows), with lower, upper and count
-// Lockstep<F64SumVec<D>, K> and Lockstep<size_t, K>: one set per chain.
-template <class D, class V, class SumV, class Count>
-HWY_INLINE void AddScaledLogTerms(D d, V v, V v_max, V clamp_at, V shift, SumV& lower, SumV& upper, V& lo,
+// V: a vector or a group of K of them (kernels/lockstep-inl.h), with lower, upper, lo and count either one set per
+// slot (Lockstep<F64SumVec<D>, K>, Lockstep<V, K>, Lockstep<size_t, K>: the short rows, one row per slot) or one set
+// for all (consecutive vectors of one row, added slot after slot: the same sums as one vector at a time).
+template <class D, class V, class VC, class SumV, class Count, class Lo>
+HWY_INLINE void AddScaledLogTerms(D d, V v, VC v_max, VC clamp_at, VC shift, SumV& lower, SumV& upper, Lo& lo,
                                   Count& count) {
   constexpr size_t K = LockstepSlots<V>::value;
   const auto is_max = ls::Eq(v, v_max);
@@ -229,7 +236,7 @@ HWY_INLINE void AddScaledLogTerms(D d, V v, V v_max, V clamp_at, V shift, SumV& 
   const V e = ExpScaledWithError(d, v, clamp_at, shift, is_max, e_lo);  // 0 at the max
   ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { AddToF64Sum(d, Slot<k>(lower), Slot<k>(upper), Slot<k>(e)); });
   // The corrections are below 2^-24 of their terms: an f32 sum of them costs < 2^-34 of rest (n <= 16384).
-  lo = ls::Add(lo, e_lo);
+  AddSlotsTo(lo, e_lo);
 }
 
 template <class D, class V = hn::Vec<D>>
@@ -247,8 +254,10 @@ HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t
   V lo = hn::Zero(d);
   size_t count = 0;
   // Tail lanes are padded with -inf: a term of exactly 0, never equal to the (finite) max.
-  VisitRow(d, x, n, -std::numeric_limits<float>::infinity(),
-           [&](V v, auto...) HWY_ATTR { AddScaledLogTerms(d, v, v_max, clamp_at, shift, lower, upper, lo, count); });
+  // kRowLockstep vectors at a time, added to the sums in order (AddScaledLogTerms): the same sums as one at a time.
+  VisitRow<kRowLockstep>(d, x, n, -std::numeric_limits<float>::infinity(), [&](auto v, auto...) SIMDMAX_INLINE_LAMBDA {
+    AddScaledLogTerms(d, v, v_max, clamp_at, shift, lower, upper, lo, count);
+  });
   *at_max = count;
   return ScaledLogTermsTotal(d, lower, upper, lo);
 }
