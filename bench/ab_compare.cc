@@ -14,28 +14,52 @@
 //   simdmax_ab_compare BASE_LIB NEW_LIB [OP=softmax|log_softmax] [TARGET=AVX3_DL] [ROUNDS=100] SHAPE...
 //   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1)); inputs uniform in
 //   [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
+//   OP attention_f32|attention_f16|attention_bf16 (K/V of that type; q and out f32) takes SHAPE as QUERIESxKEYS:
+//   simdmax_attention with the attention benchmark's engine layout (32 heads, 8 kv heads, head_dim 128, contiguous
+//   K/V, causal), e.g. 1x4096 for a decode step, 512x512 for a prefill; q, K and V uniform in [-1, 1).
 
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "simdmax/simdmax.h"
 
 namespace {
 
 using RowFn = int (*)(size_t, size_t, const float*, size_t, float*, size_t);
 using SelectFn = int (*)(const char*);
 using ThreadsFn = int (*)(size_t);
+using AttentionFn = int (*)(const simdmax_attention_args*);
+using AttentionInitFn = void (*)(simdmax_attention_args*);
 
 struct Library {
   void* handle = nullptr;
   RowFn row_fn = nullptr;
+  AttentionFn attention = nullptr;
+  AttentionInitFn attention_init = nullptr;
 };
+
+// The K/V type of an attention OP (attention_f32, attention_f16, attention_bf16); false for the row ops.
+bool AttentionType(const std::string& op, simdmax_dtype* type) {
+  if (op == "attention_f32")
+    *type = SIMDMAX_F32;
+  else if (op == "attention_f16")
+    *type = SIMDMAX_F16;
+  else if (op == "attention_bf16")
+    *type = SIMDMAX_BF16;
+  else
+    return false;
+  return true;
+}
 
 bool Open(const std::string& path, const std::string& op, const std::string& target, Library* lib) {
   lib->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -45,9 +69,14 @@ bool Open(const std::string& path, const std::string& op, const std::string& tar
   }
   const char* fn_name = op == "log_softmax" ? "simdmax_log_softmax_f32" : "simdmax_softmax_f32";
   lib->row_fn = reinterpret_cast<RowFn>(dlsym(lib->handle, fn_name));
+  lib->attention = reinterpret_cast<AttentionFn>(dlsym(lib->handle, "simdmax_attention"));
+  lib->attention_init = reinterpret_cast<AttentionInitFn>(dlsym(lib->handle, "simdmax_attention_args_init"));
   const auto select = reinterpret_cast<SelectFn>(dlsym(lib->handle, "simdmax_select_target"));
   const auto threads = reinterpret_cast<ThreadsFn>(dlsym(lib->handle, "simdmax_set_max_threads"));
-  if (lib->row_fn == nullptr || select == nullptr || threads == nullptr) {
+  simdmax_dtype type;
+  const bool attention = AttentionType(op, &type);
+  if (lib->row_fn == nullptr || select == nullptr || threads == nullptr ||
+      (attention && (lib->attention == nullptr || lib->attention_init == nullptr))) {
     fprintf(stderr, "%s: not a simdmax library\n", path.c_str());
     return false;
   }
@@ -65,15 +94,80 @@ double Quantile(std::vector<double> v, double q) {
   return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-void Compare(const Library (&libs)[2], const std::string& label, size_t rows, size_t cols, int rounds) {
-  const size_t n = rows * cols;
-  std::vector<float> x(n), y(n);
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
-  for (float& v : x) v = dist(rng);
+// Elements of `type` with the bits of floats drawn uniform in [lo, hi) (f16/bf16: rounded to nearest, which is
+// all a timing needs; the values stay finite).
+std::vector<uint8_t> Random(simdmax_dtype type, size_t n, float lo, float hi, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  const size_t size = type == SIMDMAX_F32 ? 4 : 2;
+  std::vector<uint8_t> out(n * size);
+  for (size_t i = 0; i < n; ++i) {
+    const float v = dist(rng);
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    if (type == SIMDMAX_F32) {
+      memcpy(out.data() + 4 * i, &bits, 4);
+      continue;
+    }
+    uint16_t half;
+    if (type == SIMDMAX_BF16) {
+      half = static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    } else {  // |v| < 1 and not tiny enough to matter for timing: normal f16, rounded down
+      const uint32_t sign = (bits >> 16) & 0x8000u, exp = (bits >> 23) & 0xFFu, mant = bits & 0x7FFFFFu;
+      half = exp < 113 ? static_cast<uint16_t>(sign) : static_cast<uint16_t>(sign | ((exp - 112) << 10) | (mant >> 13));
+    }
+    memcpy(out.data() + 2 * i, &half, 2);
+  }
+  return out;
+}
+
+void Compare(const Library (&libs)[2], const std::string& label, const std::string& op, size_t rows, size_t cols,
+             int rounds) {
+  std::function<void(const Library&)> call;
+  std::vector<float> x, y;
+  std::vector<uint8_t> q, k, v;
+  simdmax_dtype type;
+  if (AttentionType(op, &type)) {
+    // rows = queries, cols = keys: the engine layout of bench/attention_bench.cc.
+    constexpr size_t kHeads = 32, kKvHeads = 8, kDim = 128;
+    std::mt19937 rng(1);
+    q = Random(SIMDMAX_F32, kHeads * rows * kDim, -1.0f, 1.0f, rng);
+    k = Random(type, kKvHeads * cols * kDim, -1.0f, 1.0f, rng);
+    v = Random(type, kKvHeads * cols * kDim, -1.0f, 1.0f, rng);
+    y.resize(kHeads * rows * kDim);
+    call = [&, rows, cols](const Library& lib) {
+      simdmax_attention_args a;
+      lib.attention_init(&a);
+      a.q = q.data();
+      a.k = k.data();
+      a.v = v.data();
+      a.out = y.data();
+      a.kv_type = type;
+      a.n_heads = kHeads;
+      a.n_kv_heads = kKvHeads;
+      a.n_queries = rows;
+      a.n_keys = cols;
+      a.head_dim = kDim;
+      a.q_head_stride = a.out_head_stride = rows * kDim;
+      a.q_row_stride = a.out_row_stride = a.k_row_stride = a.v_row_stride = kDim;
+      a.k_head_stride = a.v_head_stride = cols * kDim;
+      a.causal = 1;
+      if (lib.attention(&a) != 0) {
+        fprintf(stderr, "simdmax_attention failed\n");
+        exit(1);
+      }
+    };
+  } else {
+    const size_t n = rows * cols;
+    x.resize(n);
+    y.resize(n);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+    for (float& e : x) e = dist(rng);
+    call = [&, rows, cols](const Library& lib) { lib.row_fn(rows, cols, x.data(), cols, y.data(), cols); };
+  }
   const auto run = [&](const Library& lib, int reps) {
     const double start = Seconds();
-    for (int r = 0; r < reps; ++r) lib.row_fn(rows, cols, x.data(), cols, y.data(), cols);
+    for (int r = 0; r < reps; ++r) call(lib);
     return (Seconds() - start) / reps;
   };
   int reps = 1;
@@ -98,7 +192,10 @@ void Compare(const Library (&libs)[2], const std::string& label, size_t rows, si
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: %s BASE_LIB NEW_LIB [softmax|log_softmax] [TARGET] [ROUNDS] ROWSxCOLS...\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s BASE_LIB NEW_LIB [softmax|log_softmax|attention_f32|attention_f16|attention_bf16] [TARGET] "
+            "[ROUNDS] ROWSxCOLS...\n",
+            argv[0]);
     return 2;
   }
   std::string op = "softmax", target = "AVX3_DL";
@@ -110,7 +207,7 @@ int main(int argc, char** argv) {
     char tail = 0;
     if (sscanf(arg.c_str(), "%zux%zu%c", &rows, &cols, &tail) == 2 && rows > 0 && cols > 0) {
       shapes.emplace_back(rows, cols);
-    } else if (arg == "softmax" || arg == "log_softmax") {
+    } else if (simdmax_dtype t; arg == "softmax" || arg == "log_softmax" || AttentionType(arg, &t)) {
       op = arg;
     } else if (arg.find_first_not_of("0123456789") == std::string::npos) {
       rounds = std::max(4, atoi(arg.c_str()));
@@ -124,6 +221,6 @@ int main(int argc, char** argv) {
   }
   Library libs[2];
   if (!Open(argv[1], op, target, &libs[0]) || !Open(argv[2], op, target, &libs[1])) return 1;
-  for (const auto& shape : shapes) Compare(libs, op + " " + target, shape.first, shape.second, rounds);
+  for (const auto& shape : shapes) Compare(libs, op + " " + target, op, shape.first, shape.second, rounds);
   return 0;
 }
