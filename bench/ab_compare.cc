@@ -22,7 +22,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/typed_data.h"
 #include "simdmax/simdmax.h"
 
 namespace {
@@ -49,6 +49,9 @@ struct Library {
 };
 
 // The K/V type of an attention OP (attention_f32, attention_f16, attention_bf16); false for the row ops.
+// Bytes per element (the library's simdmax_dtype_size is not linked here).
+size_t ElementBytes(simdmax_dtype type) { return type == SIMDMAX_F32 ? 4 : 2; }
+
 bool AttentionType(const std::string& op, simdmax_dtype* type) {
   if (op == "attention_f32")
     *type = SIMDMAX_F32;
@@ -94,32 +97,6 @@ double Quantile(std::vector<double> v, double q) {
   return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
-// Elements of `type` with the bits of floats drawn uniform in [lo, hi) (f16/bf16: rounded to nearest, which is
-// all a timing needs; the values stay finite).
-std::vector<uint8_t> Random(simdmax_dtype type, size_t n, float lo, float hi, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  const size_t size = type == SIMDMAX_F32 ? 4 : 2;
-  std::vector<uint8_t> out(n * size);
-  for (size_t i = 0; i < n; ++i) {
-    const float v = dist(rng);
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    if (type == SIMDMAX_F32) {
-      memcpy(out.data() + 4 * i, &bits, 4);
-      continue;
-    }
-    uint16_t half;
-    if (type == SIMDMAX_BF16) {
-      half = static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-    } else {  // |v| < 1 and not tiny enough to matter for timing: normal f16, rounded down
-      const uint32_t sign = (bits >> 16) & 0x8000u, exp = (bits >> 23) & 0xFFu, mant = bits & 0x7FFFFFu;
-      half = exp < 113 ? static_cast<uint16_t>(sign) : static_cast<uint16_t>(sign | ((exp - 112) << 10) | (mant >> 13));
-    }
-    memcpy(out.data() + 2 * i, &half, 2);
-  }
-  return out;
-}
-
 void Compare(const Library (&libs)[2], const std::string& label, const std::string& op, size_t rows, size_t cols,
              int rounds) {
   std::function<void(const Library&)> call;
@@ -129,10 +106,12 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
   if (AttentionType(op, &type)) {
     // rows = queries, cols = keys: the engine layout of bench/attention_bench.cc.
     constexpr size_t kHeads = 32, kKvHeads = 8, kDim = 128;
-    std::mt19937 rng(1);
-    q = Random(SIMDMAX_F32, kHeads * rows * kDim, -1.0f, 1.0f, rng);
-    k = Random(type, kKvHeads * cols * kDim, -1.0f, 1.0f, rng);
-    v = Random(type, kKvHeads * cols * kDim, -1.0f, 1.0f, rng);
+    q.resize(kHeads * rows * kDim * ElementBytes(SIMDMAX_F32));
+    k.resize(kKvHeads * cols * kDim * ElementBytes(type));
+    v.resize(k.size());
+    simdmax_bench::FillRandom(q.data(), SIMDMAX_F32, kHeads * rows * kDim, 1);
+    simdmax_bench::FillRandom(k.data(), type, kKvHeads * cols * kDim, 2);
+    simdmax_bench::FillRandom(v.data(), type, kKvHeads * cols * kDim, 3);
     y.resize(kHeads * rows * kDim);
     call = [&, rows, cols](const Library& lib) {
       simdmax_attention_args a;

@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/typed_data.h"
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
 
@@ -206,6 +207,8 @@ BENCHMARK(BM_TwoPassSoftmax);
 // ---- Attention as engines call it: simdmax_attention / simdmax_attention_batch --------------------------------
 namespace engine {
 
+using simdmax_bench::FillRandom;
+
 constexpr size_t kHeads = 32, kKvHeads = 8, kDim = 128;
 constexpr int kThreadCounts[] = {1, 2};
 
@@ -225,53 +228,6 @@ Buffer Allocate(size_t bytes) {
   }
   std::memset(b.get(), 0, rounded);
   return b;
-}
-
-uint64_t SplitMix(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint32_t FloatBits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-uint16_t ToBf16(float f) {  // round to nearest even (finite inputs)
-  const uint32_t b = FloatBits(f);
-  return static_cast<uint16_t>((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
-}
-
-// Round to nearest even for |f| < 65504; magnitudes below 2^-14 (f16 subnormals) become +-0: benchmark data only.
-uint16_t ToF16(float f) {
-  const uint32_t b = FloatBits(f);
-  const uint16_t sign = static_cast<uint16_t>((b >> 16) & 0x8000u);
-  const int exp = static_cast<int>((b >> 23) & 0xFF) - 127 + 15;
-  if (exp <= 0) return sign;
-  uint32_t mant = b & 0x7FFFFFu;
-  uint32_t h = (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  const uint32_t rest = mant & 0x1FFFu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is the right rounding
-  return static_cast<uint16_t>(sign | h);
-}
-
-// n elements of type t, uniform in [lo, hi), fixed seed (rounded to t).
-void FillRandom(void* dst, simdmax_dtype t, size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  uint64_t s = seed * 0x2545F4914F6CDD1Dull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    const float u = static_cast<float>(SplitMix(s) >> 40) * (1.0f / 16777216.0f);
-    const float x = lo + (hi - lo) * u;
-    if (t == SIMDMAX_F32) {
-      static_cast<float*>(dst)[i] = x;
-    } else if (t == SIMDMAX_BF16) {
-      static_cast<uint16_t*>(dst)[i] = ToBf16(x);
-    } else {
-      static_cast<uint16_t*>(dst)[i] = ToF16(x);
-    }
-  }
 }
 
 const char* TypeName(simdmax_dtype t) { return t == SIMDMAX_F32 ? "f32" : t == SIMDMAX_F16 ? "f16" : "bf16"; }
