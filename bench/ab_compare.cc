@@ -14,6 +14,8 @@
 //   simdmax_ab_compare BASE_LIB NEW_LIB [OP=softmax|log_softmax] [TARGET=AVX3_DL] [ROUNDS=100] SHAPE...
 //   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1)); inputs uniform in
 //   [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
+//   OP softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16) times simdmax_softmax / simdmax_log_softmax from X to Y
+//   (the typed suite's names), inputs uniform in [-10, 10) as the typed suite's.
 //   OP attention_f32|attention_f16|attention_bf16 (K/V of that type; q and out f32) takes SHAPE as QUERIESxKEYS:
 //   simdmax_attention with the attention benchmark's engine layout (32 heads, 8 kv heads, head_dim 128, contiguous
 //   K/V, causal), e.g. 1x4096 for a decode step, 512x512 for a prefill; q, K and V uniform in [-1, 1).
@@ -36,6 +38,7 @@
 namespace {
 
 using RowFn = int (*)(size_t, size_t, const float*, size_t, float*, size_t);
+using TypedRowFn = int (*)(size_t, size_t, simdmax_dtype, const void*, size_t, simdmax_dtype, void*, size_t);
 using SelectFn = int (*)(const char*);
 using ThreadsFn = int (*)(size_t);
 using AttentionFn = int (*)(const simdmax_attention_args*);
@@ -44,6 +47,7 @@ using AttentionInitFn = void (*)(simdmax_attention_args*);
 struct Library {
   void* handle = nullptr;
   RowFn row_fn = nullptr;
+  TypedRowFn typed_row_fn = nullptr;
   AttentionFn attention = nullptr;
   AttentionInitFn attention_init = nullptr;
 };
@@ -64,6 +68,34 @@ bool AttentionType(const std::string& op, simdmax_dtype* type) {
   return true;
 }
 
+bool DtypeNamed(const std::string& name, simdmax_dtype* type) {
+  if (name == "f32")
+    *type = SIMDMAX_F32;
+  else if (name == "f16")
+    *type = SIMDMAX_F16;
+  else if (name == "bf16")
+    *type = SIMDMAX_BF16;
+  else
+    return false;
+  return true;
+}
+
+// A typed row OP, softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16: the typed suite's names): its base op
+// and the two types; false for the other ops.
+bool TypedRowOp(const std::string& op, std::string* base, simdmax_dtype* x_type, simdmax_dtype* y_type) {
+  const size_t colon = op.find(':'), dash = op.find('-');
+  if (colon == std::string::npos || dash == std::string::npos || dash < colon) return false;
+  *base = op.substr(0, colon);
+  return (*base == "softmax" || *base == "log_softmax") && DtypeNamed(op.substr(colon + 1, dash - colon - 1), x_type) &&
+         DtypeNamed(op.substr(dash + 1), y_type);
+}
+
+bool IsOp(const std::string& arg) {
+  simdmax_dtype t, u;
+  std::string base;
+  return AttentionType(arg, &t) || TypedRowOp(arg, &base, &t, &u);
+}
+
 bool Open(const std::string& path, const std::string& op, const std::string& target, Library* lib) {
   lib->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib->handle == nullptr) {
@@ -72,6 +104,11 @@ bool Open(const std::string& path, const std::string& op, const std::string& tar
   }
   const char* fn_name = op == "log_softmax" ? "simdmax_log_softmax_f32" : "simdmax_softmax_f32";
   lib->row_fn = reinterpret_cast<RowFn>(dlsym(lib->handle, fn_name));
+  std::string base;
+  simdmax_dtype x_type, y_type;
+  const bool typed = TypedRowOp(op, &base, &x_type, &y_type);
+  lib->typed_row_fn = reinterpret_cast<TypedRowFn>(
+      dlsym(lib->handle, typed && base == "log_softmax" ? "simdmax_log_softmax" : "simdmax_softmax"));
   lib->attention = reinterpret_cast<AttentionFn>(dlsym(lib->handle, "simdmax_attention"));
   lib->attention_init = reinterpret_cast<AttentionInitFn>(dlsym(lib->handle, "simdmax_attention_args_init"));
   const auto select = reinterpret_cast<SelectFn>(dlsym(lib->handle, "simdmax_select_target"));
@@ -79,7 +116,8 @@ bool Open(const std::string& path, const std::string& op, const std::string& tar
   simdmax_dtype type;
   const bool attention = AttentionType(op, &type);
   if (lib->row_fn == nullptr || select == nullptr || threads == nullptr ||
-      (attention && (lib->attention == nullptr || lib->attention_init == nullptr))) {
+      (attention && (lib->attention == nullptr || lib->attention_init == nullptr)) ||
+      (typed && lib->typed_row_fn == nullptr)) {
     fprintf(stderr, "%s: not a simdmax library\n", path.c_str());
     return false;
   }
@@ -101,9 +139,21 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
              int rounds) {
   std::function<void(const Library&)> call;
   std::vector<float> x, y;
-  std::vector<uint8_t> q, k, v;
-  simdmax_dtype type;
-  if (AttentionType(op, &type)) {
+  std::vector<uint8_t> q, k, v, typed_x, typed_y;
+  simdmax_dtype type, x_type, y_type;
+  std::string base;
+  if (TypedRowOp(op, &base, &x_type, &y_type)) {
+    const size_t n = rows * cols;
+    typed_x.resize(n * ElementBytes(x_type));
+    typed_y.resize(n * ElementBytes(y_type));
+    simdmax_bench::FillRandom(typed_x.data(), x_type, n, 1, -10.0f, 10.0f);  // the typed suite's range
+    call = [&, rows, cols](const Library& lib) {
+      if (lib.typed_row_fn(rows, cols, x_type, typed_x.data(), cols, y_type, typed_y.data(), cols) != 0) {
+        fprintf(stderr, "%s failed\n", op.c_str());
+        exit(1);
+      }
+    };
+  } else if (AttentionType(op, &type)) {
     // rows = queries, cols = keys: the engine layout of bench/attention_bench.cc.
     constexpr size_t kHeads = 32, kKvHeads = 8, kDim = 128;
     q.resize(kHeads * rows * kDim * ElementBytes(SIMDMAX_F32));
@@ -172,8 +222,8 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
 int main(int argc, char** argv) {
   if (argc < 4) {
     fprintf(stderr,
-            "usage: %s BASE_LIB NEW_LIB [softmax|log_softmax|attention_f32|attention_f16|attention_bf16] [TARGET] "
-            "[ROUNDS] ROWSxCOLS...\n",
+            "usage: %s BASE_LIB NEW_LIB [softmax|log_softmax|softmax:X-Y|log_softmax:X-Y|attention_f32|attention_f16|"
+            "attention_bf16] [TARGET] [ROUNDS] ROWSxCOLS...\n",
             argv[0]);
     return 2;
   }
@@ -186,7 +236,7 @@ int main(int argc, char** argv) {
     char tail = 0;
     if (sscanf(arg.c_str(), "%zux%zu%c", &rows, &cols, &tail) == 2 && rows > 0 && cols > 0) {
       shapes.emplace_back(rows, cols);
-    } else if (simdmax_dtype t; arg == "softmax" || arg == "log_softmax" || AttentionType(arg, &t)) {
+    } else if (arg == "softmax" || arg == "log_softmax" || IsOp(arg)) {
       op = arg;
     } else if (arg.find_first_not_of("0123456789") == std::string::npos) {
       rounds = std::max(4, atoi(arg.c_str()));
