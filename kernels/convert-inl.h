@@ -81,8 +81,53 @@ HWY_INLINE hn::Vec<hn::RebindToUnsigned<D>> RoundBF16High(D d, hn::Vec<D> v) {
   return hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), quiet_nan, RoundBF16HighNumbers(d, v));
 }
 
+// AVX-512 BF16 (Zen 4 and 5, Cooper Lake, Sapphire Rapids and later): VCVTNEPS2BF16 / VCVTNE2PS2BF16 round to
+// nearest even, keep inf, overflow to inf and quiet NaN keeping the sign and top payload bits, exactly as the code
+// above, in one instruction per vector (pair) instead of about five integer operations, an add, a compare and a
+// permute; but they take f32 denormal inputs as zero, so a vector (pair) with a denormal lane takes the integer path
+// (VFPCLASSPS finds them; softmax outputs are denormal only for terms below e^-87 of the largest). Same bits on
+// every path (tests/convert_test.cc: every bf16 boundary, denormals included). Highway 1.0.3 has no target with
+// these instructions and its AVX3_DL does not imply them (Ice Lake lacks them), so they are emitted by inline asm
+// behind a run-time CPUID test (one load of a flag that libgcc's constructor sets: free next to a conversion).
+#undef SIMDMAX_X86_BF16_CONVERT
+#if HWY_ARCH_X86 && (HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
+#define SIMDMAX_X86_BF16_CONVERT 1
+#else
+#define SIMDMAX_X86_BF16_CONVERT 0
+#endif
+
+#if SIMDMAX_X86_BF16_CONVERT
+HWY_INLINE bool HasBF16Convert() { return __builtin_cpu_supports("avx512bf16"); }
+
+// v's 16 lanes rounded to bf16 bits; false (nothing written) where a lane is an f32 denormal.
+HWY_INLINE bool ConvertBF16(hn::Vec512<float> v, __m256i* bits) {
+  if (_mm512_fpclass_ps_mask(v.raw, 0x20) != 0) return false;  // 0x20: denormal
+  __m256i r;
+  asm("vcvtneps2bf16 %1, %0" : "=v"(r) : "v"(v.raw));
+  *bits = r;
+  return true;
+}
+
+// lo's 16 lanes rounded to bf16 bits in the lower half of *bits, hi's in the upper; false (nothing written) where
+// a lane of either is an f32 denormal.
+HWY_INLINE bool ConvertBF16Pair(hn::Vec512<float> lo, hn::Vec512<float> hi, __m512i* bits) {
+  if ((_mm512_fpclass_ps_mask(lo.raw, 0x20) | _mm512_fpclass_ps_mask(hi.raw, 0x20)) != 0) return false;
+  __m512i r;
+  // AT&T operand order: the last source operand (Intel's third) fills the lower half.
+  asm("vcvtne2ps2bf16 %2, %1, %0" : "=v"(r) : "v"(hi.raw), "v"(lo.raw));
+  *bits = r;
+  return true;
+}
+#endif  // SIMDMAX_X86_BF16_CONVERT
+
 template <class D>
 HWY_INLINE hn::Vec<Bits16<D>> NarrowBF16(D d, hn::Vec<D> v) {
+#if SIMDMAX_X86_BF16_CONVERT
+  if constexpr (sizeof(hn::Vec<D>) == 64) {
+    __m256i bits;
+    if (HasBF16Convert() && ConvertBF16(v, &bits)) return hn::Vec<Bits16<D>>{bits};
+  }
+#endif
   const hn::RebindToSigned<D> di;
   // Every lane is <= 0xFFFF after the shift, so the saturating i32 -> u16 demotion just takes the low 16 bits.
   if (HWY_LIKELY(hn::AllFalse(d, hn::IsNaN(v)))) {
@@ -223,6 +268,15 @@ HWY_INLINE void StoreF32Pair(hn::Vec<D> v0, hn::Vec<D> v1, D d, BF16* p) {
   // One test for both vectors: v0 + v1 is NaN where either lane is (or where inf meets -inf: the full path, which is
   // right for every value).
   // Odd u16 lanes = upper halves (little endian).
+#if SIMDMAX_X86_BF16_CONVERT
+  if constexpr (sizeof(hn::Vec<D>) == 64) {
+    __m512i bits;
+    if (HasBF16Convert() && ConvertBF16Pair(v0, v1, &bits)) {
+      hn::StoreU(hn::Vec<decltype(d16)>{bits}, d16, BitsOf(p));
+      return;
+    }
+  }
+#endif
   if (HWY_LIKELY(hn::AllFalse(d, hn::IsNaN(hn::Add(v0, v1))))) {
     const auto high0 = hn::BitCast(d16, RoundBF16HighNumbers(d, v0));
     const auto high1 = hn::BitCast(d16, RoundBF16HighNumbers(d, v1));
