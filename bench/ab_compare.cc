@@ -12,7 +12,7 @@
 //
 // Usage (DEVELOPERS.md "Measuring a kernel change"):
 //   simdmax_ab_compare BASE_LIB NEW_LIB [OP=softmax|log_softmax] [TARGET=AVX3_DL] [ROUNDS=100] SHAPE...
-//   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1)); inputs uniform in
+//   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1); threads=N for N); inputs uniform in
 //   [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
 //   OP softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16) times simdmax_softmax / simdmax_log_softmax from X to Y
 //   (the typed suite's names), inputs uniform in [-10, 10) as the typed suite's.
@@ -96,7 +96,8 @@ bool IsOp(const std::string& arg) {
   return AttentionType(arg, &t) || TypedRowOp(arg, &base, &t, &u);
 }
 
-bool Open(const std::string& path, const std::string& op, const std::string& target, Library* lib) {
+bool Open(const std::string& path, const std::string& op, const std::string& target, int threads_wanted,
+          Library* lib) {
   lib->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib->handle == nullptr) {
     fprintf(stderr, "cannot load %s: %s\n", path.c_str(), dlerror());
@@ -121,7 +122,7 @@ bool Open(const std::string& path, const std::string& op, const std::string& tar
     fprintf(stderr, "%s: not a simdmax library\n", path.c_str());
     return false;
   }
-  if (select(target.c_str()) != 0 || threads(1) != 0) {
+  if (select(target.c_str()) != 0 || threads(static_cast<size_t>(threads_wanted)) != 0) {
     fprintf(stderr, "%s: target %s not available\n", path.c_str(), target.c_str());
     return false;
   }
@@ -229,6 +230,7 @@ int main(int argc, char** argv) {
   }
   std::string op = "softmax", target = "AVX3_DL";
   int rounds = 100;
+  int threads = 1;
   std::vector<std::pair<size_t, size_t>> shapes;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -238,6 +240,8 @@ int main(int argc, char** argv) {
       shapes.emplace_back(rows, cols);
     } else if (arg == "softmax" || arg == "log_softmax" || IsOp(arg)) {
       op = arg;
+    } else if (arg.rfind("threads=", 0) == 0) {
+      threads = std::max(1, atoi(arg.c_str() + 8));
     } else if (arg.find_first_not_of("0123456789") == std::string::npos) {
       rounds = std::max(4, atoi(arg.c_str()));
     } else {
@@ -249,7 +253,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   Library libs[2];
-  if (!Open(argv[1], op, target, &libs[0]) || !Open(argv[2], op, target, &libs[1])) return 1;
-  for (const auto& shape : shapes) Compare(libs, op + " " + target, op, shape.first, shape.second, rounds);
+  if (!Open(argv[1], op, target, threads, &libs[0]) || !Open(argv[2], op, target, threads, &libs[1])) return 1;
+  const std::string label = op + " " + target + (threads > 1 ? " " + std::to_string(threads) + "t" : "");
+  for (const auto& shape : shapes) Compare(libs, label, op, shape.first, shape.second, rounds);
   return 0;
 }
