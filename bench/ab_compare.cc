@@ -16,6 +16,7 @@
 //   [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
 //   OP softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16) times simdmax_softmax / simdmax_log_softmax from X to Y
 //   (the typed suite's names), inputs uniform in [-10, 10) as the typed suite's.
+//   Each line ends with "same bits" or "DIFFERENT bits": whether the two libraries' outputs are identical.
 //   OP attention_f32|attention_f16|attention_bf16 (K/V of that type; q and out f32) takes SHAPE as QUERIESxKEYS:
 //   simdmax_attention with the attention benchmark's engine layout (32 heads, 8 kv heads, head_dim 128, contiguous
 //   K/V, causal), e.g. 1x4096 for a decode step, 512x512 for a prefill; q, K and V uniform in [-1, 1).
@@ -213,9 +214,21 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
     times[1].push_back(t[1]);
     ratios.push_back(t[1] / t[0]);
   }
-  printf("%-28s %6zux%-6zu base %10.2f us  new %10.2f us  new/base %+6.1f%%  (quartiles %+6.1f%% %+6.1f%%)\n",
+  // Whether both libraries write the same bits for these inputs (most speed changes should not change any).
+  std::vector<uint8_t>* out_bytes = typed_y.empty() ? nullptr : &typed_y;
+  const auto output = [&]() {
+    return out_bytes != nullptr ? *out_bytes
+                                : std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(y.data()),
+                                                       reinterpret_cast<const uint8_t*>(y.data() + y.size()));
+  };
+  call(libs[0]);
+  const std::vector<uint8_t> base_out = output();
+  call(libs[1]);
+  const bool same = output() == base_out;
+  printf("%-28s %6zux%-6zu base %10.2f us  new %10.2f us  new/base %+6.1f%%  (quartiles %+6.1f%% %+6.1f%%)  %s\n",
          label.c_str(), rows, cols, Quantile(times[0], 0.5) * 1e6, Quantile(times[1], 0.5) * 1e6,
-         (Quantile(ratios, 0.5) - 1) * 100, (Quantile(ratios, 0.25) - 1) * 100, (Quantile(ratios, 0.75) - 1) * 100);
+         (Quantile(ratios, 0.5) - 1) * 100, (Quantile(ratios, 0.25) - 1) * 100, (Quantile(ratios, 0.75) - 1) * 100,
+         same ? "same bits" : "DIFFERENT bits");
 }
 
 }  // namespace
