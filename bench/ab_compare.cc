@@ -12,8 +12,8 @@
 //
 // Usage (DEVELOPERS.md "Measuring a kernel change"):
 //   simdmax_ab_compare BASE_LIB NEW_LIB [OP=softmax|log_softmax] [TARGET=AVX3_DL] [ROUNDS=100] SHAPE...
-//   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1); threads=N for N); inputs uniform in
-//   [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
+//   where SHAPE is ROWSxCOLS, e.g. 16384x32 4096x64. One thread (simdmax_set_max_threads(1); threads=N for N);
+//   inputs uniform in [-4, 4) (softmax's scaled short-row path, log-softmax's Fast2Sum-free order mix).
 //   OP softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16) times simdmax_softmax / simdmax_log_softmax from X to Y
 //   (the typed suite's names), inputs uniform in [-10, 10) as the typed suite's.
 //   Each line ends with "same bits" or "DIFFERENT bits": whether the two libraries' outputs are identical.
@@ -97,8 +97,7 @@ bool IsOp(const std::string& arg) {
   return AttentionType(arg, &t) || TypedRowOp(arg, &base, &t, &u);
 }
 
-bool Open(const std::string& path, const std::string& op, const std::string& target, int threads_wanted,
-          Library* lib) {
+bool Open(const std::string& path, const std::string& op, const std::string& target, int threads_wanted, Library* lib) {
   lib->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib->handle == nullptr) {
     fprintf(stderr, "cannot load %s: %s\n", path.c_str(), dlerror());
