@@ -66,8 +66,13 @@ static_assert(kShortTypedBlockFloats >= kShortRowMax, "a block holds at least on
 template <class TX, class TY>
 HWY_INLINE void ConvertRows(const TX* x, size_t x_stride, TY* y, size_t y_stride, size_t rows, size_t n) {
   const hn::ScalableTag<float> d;
+  const auto copy = [](hn::Vec<decltype(d)> v, auto...) HWY_ATTR { return v; };
+  if (x_stride == n && y_stride == n) {  // contiguous rows: one pass, no per-row tails
+    MapRow(d, x, y, rows * n, 0.0f, copy);
+    return;
+  }
   for (size_t r = 0; r < rows; ++r) {
-    MapRow(d, x + r * x_stride, y + r * y_stride, n, 0.0f, [](hn::Vec<decltype(d)> v, auto...) HWY_ATTR { return v; });
+    MapRow(d, x + r * x_stride, y + r * y_stride, n, 0.0f, copy);
   }
 }
 

@@ -125,6 +125,35 @@ TEST_P(TypedAccuracy, HalfPrecisionShortRowIsTheF32ResultRoundedOnce) {
   }
 }
 
+// Strided half-precision short rows: each row equals the contiguous result bit for bit, and the padding of y stays
+// untouched. The typed short rows convert whole blocks in one pass when both strides equal the row length and row
+// by row otherwise (kernels/short_rows_typed-inl.h ConvertRows): the other tests here are contiguous.
+TEST_P(TypedAccuracy, HalfPrecisionStridedShortRowsMatchContiguous) {
+  constexpr float kGuard = -12345.0f;  // representable in f16 and bf16
+  for (const RowEntryPoint& ep : RowEntryPoints()) {
+    if (!IsHalfPrecisionPair(ep)) continue;
+    for (size_t n : {1, 5, 64, 100, 768}) {
+      const size_t rows = 11, x_stride = n + 3, y_stride = n + 5;
+      std::vector<float> x(rows * x_stride, 0.5f), contiguous_x(rows * n);
+      for (size_t r = 0; r < rows; ++r) {
+        const std::vector<float> row = MakeRow(kAllDistributions[r % 6], n, /*seed=*/r + 29);
+        std::memcpy(&x[r * x_stride], row.data(), n * sizeof(float));
+        std::memcpy(&contiguous_x[r * n], row.data(), n * sizeof(float));
+      }
+      std::vector<float> y(rows * y_stride, kGuard), want(rows * n);
+      ASSERT_EQ(ep.Run(rows, n, x.data(), x_stride, y.data(), y_stride), SIMDMAX_OK);
+      ASSERT_EQ(ep.Run(rows, n, contiguous_x.data(), n, want.data(), n), SIMDMAX_OK);
+      for (size_t r = 0; r < rows; ++r) {
+        ASSERT_EQ(std::memcmp(&y[r * y_stride], &want[r * n], n * sizeof(float)), 0)
+            << ep.name << " n=" << n << " row " << r;
+        for (size_t c = n; c < y_stride && r * y_stride + c < y.size(); ++c) {
+          ASSERT_EQ(y[r * y_stride + c], kGuard) << ep.name << " n=" << n << " padding of row " << r;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(TypedAccuracy, HalfPrecisionChunkedRowIsTheF32ResultRoundedOnce) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   // Under qemu: the shortest chunked row and a row of two chunks.
