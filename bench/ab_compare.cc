@@ -53,22 +53,10 @@ struct Library {
   AttentionInitFn attention_init = nullptr;
 };
 
-// The K/V type of an attention OP (attention_f32, attention_f16, attention_bf16); false for the row ops.
 // Bytes per element (the library's simdmax_dtype_size is not linked here).
 size_t ElementBytes(simdmax_dtype type) { return type == SIMDMAX_F32 ? 4 : 2; }
 
-bool AttentionType(const std::string& op, simdmax_dtype* type) {
-  if (op == "attention_f32")
-    *type = SIMDMAX_F32;
-  else if (op == "attention_f16")
-    *type = SIMDMAX_F16;
-  else if (op == "attention_bf16")
-    *type = SIMDMAX_BF16;
-  else
-    return false;
-  return true;
-}
-
+// The type named f32, f16 or bf16.
 bool DtypeNamed(const std::string& name, simdmax_dtype* type) {
   if (name == "f32")
     *type = SIMDMAX_F32;
@@ -79,6 +67,12 @@ bool DtypeNamed(const std::string& name, simdmax_dtype* type) {
   else
     return false;
   return true;
+}
+
+// The K/V type of an attention OP (attention_f32, attention_f16, attention_bf16); false for the row ops.
+bool AttentionType(const std::string& op, simdmax_dtype* type) {
+  const std::string prefix = "attention_";
+  return op.rfind(prefix, 0) == 0 && DtypeNamed(op.substr(prefix.size()), type);
 }
 
 // A typed row OP, softmax:X-Y or log_softmax:X-Y (X, Y = f32, f16, bf16: the typed suite's names): its base op

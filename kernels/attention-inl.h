@@ -187,6 +187,20 @@ HWY_INLINE void Dot4x2(D d, const float* const* q, const TKV* k0, const TKV* k1,
   SumOfLanes8(d, a0, b0, a1, b1, a2, b2, a3, b3, out);
 }
 
+#if HWY_TARGET != HWY_SCALAR  // one lane: no halves
+// rows[i][col, col + 4) = quarter i of t (16 lanes: four rows' four scores), stored from register halves.
+template <class D>
+HWY_INLINE void StoreQuarters(D d, hn::Vec<D> t, float* const* rows, size_t col) {
+  const hn::Half<D> dh;
+  const hn::Half<hn::Half<D>> dq;
+  const auto lo = hn::LowerHalf(dh, t), hi = hn::UpperHalf(dh, t);
+  hn::StoreU(hn::LowerHalf(dq, lo), dq, rows[0] + col);
+  hn::StoreU(hn::UpperHalf(dq, lo), dq, rows[1] + col);
+  hn::StoreU(hn::LowerHalf(dq, hi), dq, rows[2] + col);
+  hn::StoreU(hn::UpperHalf(dq, hi), dq, rows[3] + col);
+}
+#endif
+
 // Scores of four query rows with four key rows: rows[i][col + key] = scale * (q_i . k_key). Sixteen accumulators,
 // each q and k vector used four times so that both stay in registers (0.5 loads per FMA; with two keys per step
 // GCC folds the q loads into the FMAs and loads each twice: 1.25 loads per FMA, load-bound on AVX-512). Needs 24
@@ -254,14 +268,7 @@ HWY_INLINE void Scores4x4(D d, const float* const* q, const TKV* const* k, size_
     // Halves of the sums (lanes 0..7, 8..15) of rows 0, 1 (s0) and 2, 3 (s1), scaled before the last addition as
     // below; then one row per block.
     const V s0 = hn::Mul(across_blocks(r0, r1), vscale), s1 = hn::Mul(across_blocks(r2, r3), vscale);
-    const V t = across_blocks(s0, s1);
-    const hn::Half<D> dh;
-    const hn::Half<hn::Half<D>> dq;
-    const auto lo = hn::LowerHalf(dh, t), hi = hn::UpperHalf(dh, t);
-    hn::StoreU(hn::LowerHalf(dq, lo), dq, rows[0] + col);
-    hn::StoreU(hn::UpperHalf(dq, lo), dq, rows[1] + col);
-    hn::StoreU(hn::LowerHalf(dq, hi), dq, rows[2] + col);
-    hn::StoreU(hn::UpperHalf(dq, hi), dq, rows[3] + col);
+    StoreQuarters(d, across_blocks(s0, s1), rows, col);
     return;
   }
 #endif
@@ -289,13 +296,7 @@ HWY_INLINE void Scores4x4(D d, const float* const* q, const TKV* const* k, size_
       hn::StoreU(hn::UpperHalf(dh, s1), dh, rows[3] + col);
       return;
     }
-    const hn::Half<hn::Half<D>> dq;
-    const V t = pair(s0, s1);  // sixteenths: rows 0..3 x keys 0..3
-    const auto lo = hn::LowerHalf(dh, t), hi = hn::UpperHalf(dh, t);
-    hn::StoreU(hn::LowerHalf(dq, lo), dq, rows[0] + col);
-    hn::StoreU(hn::UpperHalf(dq, lo), dq, rows[1] + col);
-    hn::StoreU(hn::LowerHalf(dq, hi), dq, rows[2] + col);
-    hn::StoreU(hn::UpperHalf(dq, hi), dq, rows[3] + col);
+    StoreQuarters(d, pair(s0, s1), rows, col);  // sixteenths: rows 0..3 x keys 0..3
     return;
   }
 #endif
