@@ -35,15 +35,20 @@ HWY_INLINE V TwoSum(V a, V b, V& lo) {
 // in three operations instead of six (kernels/sum_order.h). kNonPositive orders the operands with a Min and a Max
 // first (five operations, fewer on the add ports): log-softmax's output pass, whose x - max is mostly of that order
 // (max > 0 with entries below -max), ran 2-5% faster with it (paired A/B, Zen 4, AVX3_DL and AVX2). Same bits as
-// TwoSum: both are exact, and hi = fl(a + b) either way.
+// TwoSum: both are exact, and hi = fl(a + b) either way (the sign of a zero hi included: see below); lo may be a
+// zero of the other sign, which no caller can see (it is added to hi - log(sum), or to exp's argument).
 template <SumOrder kOrder, class V>
 HWY_INLINE V TwoSumOrdered(V a, V b, V& lo) {
   if constexpr (kOrder == SumOrder::kAny) {
     return TwoSum(a, b, lo);
   } else if constexpr (kOrder == SumOrder::kNonPositive) {
+    // hi from a and b themselves, not from the ordered pair: Min and Max of +0 and -0 return an operand chosen by
+    // position on x86 (both -0 for Min(+0, -0) and Max(+0, -0)), so larger + smaller gave -0 where a + b is +0, and
+    // a group that switched to this order changed the sign of a zero output (fuzzer, 2026-12-07). Independent of
+    // the Min and Max, so also one add off the dependency chain.
     const V larger = hn::Min(a, b);
     const V smaller = hn::Max(a, b);
-    const V hi = hn::Add(larger, smaller);
+    const V hi = hn::Add(a, b);
     lo = hn::Sub(smaller, hn::Sub(hi, larger));
     return hi;
   } else {

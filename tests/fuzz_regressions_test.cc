@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -214,6 +215,55 @@ TEST_P(FuzzRegressions, OnlineMaxOfSignedZerosDoesNotDependOnTheSplit) {
 // gave an output beyond kAttentionOutRelTol (identical products rounding the same way in one f32 running sum). Its
 // regression test is AttentionEngine.PoolRowsReadThousandsOfTimes (tests/attention_engine_test.cc), beside the
 // attention problems and reference it needs.
+
+// Softmax harness, 2026-12-07 (CI's fuzz step; seed corpus/log-softmax-signed-zero-group): simdmax_log_softmax
+// f16 -> f32 on EMU128, 9 rows of 357, row 3 = 356 entries of -186 and one +0 (the max). exp(-186) is far below the
+// scaled terms' range, so sum = 1 and log(sum) = 0 exactly, and the max's output is x - max - 0 with x = max = 0.
+// In one call the row ran alone (its group held a NaN row) in the x-larger TwoSum order, giving +0; split at row 3,
+// it shared a group with rows of another order, which then ran the Min/Max order, whose sum was Min + Max: both -0 on
+// x86 and EMU128 (they return an operand by position), so -0. The contract: a row's bits do not depend on the rows
+// it is computed with. Expectation: every row bit-identical to the same row alone, at every position of batches that
+// mix it with rows of the other orders, and the max's output a zero (|exact| = log(1 + 356 e^-186) < 1e-78).
+TEST_P(FuzzRegressions, LogSoftmaxZeroMaxRowDoesNotDependOnItsGroup) {
+  for (size_t n : {size_t{5}, size_t{64}, size_t{357}}) {
+    std::vector<std::vector<float>> kinds;
+    for (float zero : {0.0f, -0.0f}) {  // the max row: one zero, everything else underflowing in exp
+      std::vector<float> row(n, -186.0f);
+      row[n - 1] = zero;
+      kinds.push_back(row);
+    }
+    std::vector<float> wide(n), negative(n);  // max > 0 with entries below -max; max < 0
+    for (size_t i = 0; i < n; ++i) {
+      wide[i] = (i == n / 2) ? 4.0f : -9.0f + 0.01f * static_cast<float>(i);
+      negative[i] = -1.0f - 0.02f * static_cast<float>(i);
+    }
+    kinds.push_back(wide);
+    kinds.push_back(negative);
+    std::vector<std::vector<float>> alone(kinds.size(), std::vector<float>(n));
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      ASSERT_EQ(simdmax_log_softmax_f32(1, n, kinds[k].data(), n, alone[k].data(), n), SIMDMAX_OK);
+    }
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_EQ(alone[k][n - 1], 0.0f) << "n " << n << ", max " << kinds[k][n - 1];
+    }
+    // Batches of 1..9 rows, every kind at every position (the short-row path: groups of four, and groups in flight).
+    for (size_t rows = 1; rows <= 9; ++rows) {
+      for (size_t first = 0; first < kinds.size(); ++first) {
+        std::vector<float> x, y(rows * n);
+        std::vector<size_t> kind_of(rows);
+        for (size_t r = 0; r < rows; ++r) {
+          kind_of[r] = (first + r * (r + 1) / 2) % kinds.size();
+          x.insert(x.end(), kinds[kind_of[r]].begin(), kinds[kind_of[r]].end());
+        }
+        ASSERT_EQ(simdmax_log_softmax_f32(rows, n, x.data(), n, y.data(), n), SIMDMAX_OK);
+        for (size_t r = 0; r < rows; ++r) {
+          EXPECT_EQ(std::memcmp(&y[r * n], alone[kind_of[r]].data(), n * sizeof(float)), 0)
+              << "n " << n << ", " << rows << " rows, row " << r << " (kind " << kind_of[r] << ") differs from alone";
+        }
+      }
+    }
+  }
+}
 
 SIMDMAX_INSTANTIATE_PER_TARGET(FuzzRegressions);
 
