@@ -38,6 +38,7 @@
 #include <limits>
 
 #include "hwy/cache_control.h"
+#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "kernels/attention_tile.h"
 #include "kernels/convert-inl.h"
@@ -435,58 +436,138 @@ HWY_INLINE bool AnyLane(D d, const float* s, size_t n, const Bad& bad) {
   return any;
 }
 
-// Turns the raw scores scale * q.k of row r for keys [j0, j0 + nb) into the final scores (soft-cap, ALiBi, mask,
-// -inf outside the row's visible range). Returns false when the row is poisoned (see the file comment).
-template <class D>
-HWY_INLINE bool FinishScores(D d, const AttentionTile& t, size_t r, size_t j0, size_t nb, float* s) {
+// The features of FinishScores on the visible scores sv[0, n) of row r (the first at key j_first), in one pass:
+// each vector is loaded once, checked raw (check_raw: not finite poisons), soft-capped (vector_cap), biased
+// (ALiBi, one FMA: slope * (j - p) + s rounded once; distances are exact in f32 below 2^24 keys), masked (mask:
+// added, TM its type; null for none), checked again where ALiBi or the mask could make it NaN or +inf, folded into
+// the max, and stored if changed. Each feature was a pass of its own, and the max and the raw check one more each:
+// loads, stores and loop overhead per row and block that cost the features most of their overhead in decode, where
+// a row's block is only a few vectors. The arithmetic per score is the same as pass after pass (same bits).
+// Returns false when the row is poisoned (then sv holds garbage and *block_max is unset); else *block_max is the
+// largest finished score (-inf when the mask hides all of them).
+// kFeatures false: no feature at all (the plain call): only the raw check and the max, the flags' tests compiled out.
+template <bool kFeatures, class D, class TM>
+HWY_INLINE bool FinishVisibleScores(D d, const AttentionTile& t, size_t r, size_t j_first, float* sv, size_t n,
+                                    const TM* mask, bool check_raw, bool vector_cap, float* block_max) {
   using V = hn::Vec<D>;
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const size_t N = hn::Lanes(d);
+  check_raw = check_raw || !kFeatures;
+  vector_cap = vector_cap && kFeatures;
+  const bool alibi = kFeatures && t.has_alibi, masked = kFeatures && mask != nullptr;
+  const bool check_final = alibi || masked, store = vector_cap || alibi || masked;
+  const V inf = hn::Set(d, kInf), neg_inf = hn::Set(d, -kInf);
+  const V slope = hn::Set(d, t.alibi_slope[r]);
+  const float first = static_cast<float>(static_cast<int64_t>(j_first) - t.position[r]);
+#if HWY_NATIVE_FMA
+  const V cap = hn::Set(d, vector_cap ? t.softcap : 1.0f);
+  const V inv_cap = hn::Set(d, vector_cap ? 1.0f / t.softcap : 1.0f);
+#endif
+  auto bad = hn::FirstN(d, 0);
+  V vmax = neg_inf;
+  const auto step = [&](V v, size_t j, auto... tail) HWY_ATTR {
+    if (check_raw) bad = hn::Or(bad, ValidMask(hn::Not(hn::IsFinite(v)), tail...));
+#if HWY_NATIVE_FMA
+    // A raw score that is not finite poisons the row; the soft-cap's value for it is never used.
+    if (vector_cap) v = SoftCap(d, v, cap, inv_cap);
+#endif
+    if (alibi) v = hn::MulAdd(slope, hn::Iota(d, first + static_cast<float>(j)), v);
+    if (masked) {
+      if constexpr (sizeof...(tail) == 0) {
+        v = hn::Add(v, LoadF32(d, mask + j));
+      } else {
+        v = hn::Add(v, LoadF32NOr(d, mask + j, n - j, 0.0f));
+      }
+    }
+    if (check_final) bad = hn::Or(bad, ValidMask(hn::Or(hn::IsNaN(v), hn::Eq(v, inf)), tail...));
+    if constexpr (sizeof...(tail) == 0) {
+      vmax = hn::Max(vmax, v);
+    } else {
+      vmax = hn::Max(vmax, hn::IfThenElse(tail..., v, neg_inf));
+    }
+    return v;
+  };
+  size_t j = 0;
+  for (; j + N <= n; j += N) {
+    const V v = step(hn::LoadU(d, sv + j), j);
+    if (store) hn::StoreU(v, d, sv + j);
+  }
+  if (j < n) {
+    const V v = step(LoadNOr(d, sv + j, n - j, 0.0f), j, hn::FirstN(d, n - j));
+    if (store) StoreN(v, d, sv + j, n - j);
+  }
+  if (!hn::AllFalse(d, bad)) return false;
+  float m = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  // Highway 1.0.3's EMU128 MaxOfLanes starts from the lowest finite value, so a block whose keys are all hidden
+  // (-inf) came back as -FLT_MAX: a finite max with a zero sum, and NaN out of the merge (found by the attention
+  // fuzzer). Only then is the vector looked at again.
+  if (m <= std::numeric_limits<float>::lowest() && hn::AllTrue(d, hn::Eq(vmax, neg_inf))) m = -kInf;
+  *block_max = m;
+  return true;
+}
+
+// Turns the raw scores scale * q.k of row r for keys [j0, j0 + nb) into the final scores (soft-cap, ALiBi, mask,
+// -inf outside the row's visible range) and sets *block_max to their max (-inf when none is visible). Returns false
+// when the row is poisoned (see the file comment).
+template <class D>
+HWY_INLINE bool FinishScores(D d, const AttentionTile& t, size_t r, size_t j0, size_t nb, float* s, float* block_max) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
   const size_t begin = t.visible_begin[r] > j0 ? t.visible_begin[r] - j0 : 0;
   size_t end = t.visible_end[r] > j0 ? t.visible_end[r] - j0 : 0;
   if (end > nb) end = nb;
   if (begin >= end) {
     FillRow(d, s, nb, -kInf);
+    *block_max = -kInf;
     return true;
   }
   const size_t n = end - begin;
   float* sv = s + begin;
-  if (AnyLane(d, sv, n, [&](V v) HWY_ATTR { return hn::Not(hn::IsFinite(v)); })) return false;
-  if (t.softcap > 0.0f) SoftCapRow(d, sv, n, t.softcap);
-  if (t.has_alibi) {
-    // One FMA: slope * (j - p) + s, rounded once. Distances are exact in f32 below 2^24 keys.
-    const V slope = hn::Set(d, t.alibi_slope[r]);
-    const float first = static_cast<float>(static_cast<int64_t>(j0 + begin) - t.position[r]);
-    size_t j = 0;
-    for (; j + N <= n; j += N) {
-      hn::StoreU(hn::MulAdd(slope, hn::Iota(d, first + static_cast<float>(j)), hn::LoadU(d, sv + j)), d, sv + j);
-    }
-    if (j < n) {
-      const V biased = hn::MulAdd(slope, hn::Iota(d, first + static_cast<float>(j)), LoadNOr(d, sv + j, n - j, 0.0f));
-      StoreN(biased, d, sv + j, n - j);
+  bool check_raw = true, vector_cap = false;
+  if (t.softcap > 0.0f) {
+    vector_cap = SoftCapHasVectorPath(t.softcap);
+    if (!vector_cap) {  // caps outside the vector path's range, targets without FMA: passes of their own first
+      if (AnyLane(d, sv, n, [&](hn::Vec<D> v) HWY_ATTR { return hn::Not(hn::IsFinite(v)); })) return false;
+      SoftCapRow(d, sv, n, t.softcap);
+      check_raw = false;
     }
   }
-  if (t.has_mask) {
-    const size_t offset = j0 + begin;
-    switch (t.mask_type) {
-      case ElementType::kF16:
-        AddMaskRow(d, sv, static_cast<const F16*>(t.mask[r]) + offset, n);
-        break;
-      case ElementType::kBF16:
-        AddMaskRow(d, sv, static_cast<const BF16*>(t.mask[r]) + offset, n);
-        break;
-      default:
-        AddMaskRow(d, sv, static_cast<const float*>(t.mask[r]) + offset, n);
-        break;
-    }
+  const size_t offset = j0 + begin;
+  bool ok;
+  if (!t.has_mask && !t.has_alibi && !vector_cap && check_raw) {
+    ok = FinishVisibleScores<false>(d, t, r, offset, sv, n, static_cast<const float*>(nullptr), true, false, block_max);
+  } else if (!t.has_mask) {
+    ok = FinishVisibleScores<true>(d, t, r, offset, sv, n, static_cast<const float*>(nullptr), check_raw, vector_cap,
+                                   block_max);
+  } else if (t.mask_type == ElementType::kF16) {
+    ok = FinishVisibleScores<true>(d, t, r, offset, sv, n, static_cast<const F16*>(t.mask[r]) + offset, check_raw,
+                                   vector_cap, block_max);
+  } else if (t.mask_type == ElementType::kBF16) {
+    ok = FinishVisibleScores<true>(d, t, r, offset, sv, n, static_cast<const BF16*>(t.mask[r]) + offset, check_raw,
+                                   vector_cap, block_max);
+  } else {
+    ok = FinishVisibleScores<true>(d, t, r, offset, sv, n, static_cast<const float*>(t.mask[r]) + offset, check_raw,
+                                   vector_cap, block_max);
   }
-  if (t.has_mask || t.has_alibi) {
-    const V inf = hn::Set(d, kInf);
-    if (AnyLane(d, sv, n, [&](V v) HWY_ATTR { return hn::Or(hn::IsNaN(v), hn::Eq(v, inf)); })) return false;
-  }
+  if (!ok) return false;
   if (begin > 0) FillRow(d, s, begin, -kInf);
   if (end < nb) FillRow(d, s + end, nb - end, -kInf);
   return true;
+}
+
+// factor[r] = exp(factor[r]) for r < count, in whole f64 vectors (entries up to the next multiple of the lane count,
+// at most kAttentionMaxTileRows, must hold arguments too): arguments <= 0, -inf excluded. Highway's Exp, <= 1 ulp
+// of a double as libm's: the result feeds a float pair (2^-48) and the f64 sum's rescaling, as RescaleSum's libm
+// exp did.
+static_assert((kAttentionMaxTileRows & (kAttentionMaxTileRows - 1)) == 0, "a whole number of f64 vectors");
+HWY_INLINE void RescaleFactors(double* factor, size_t count) {
+#if HWY_TARGET == HWY_SCALAR
+  for (size_t r = 0; r < count; ++r) factor[r] = ::exp(factor[r]);
+#else
+  const hn::CappedTag<double, kAttentionMaxTileRows> dd;
+  for (size_t r = 0; r < count; r += hn::Lanes(dd)) {  // Lanes divides kAttentionMaxTileRows (powers of two)
+    hn::StoreU(hn::Exp(dd, hn::LoadU(dd, factor + r)), dd, factor + r);
+  }
+#endif
 }
 
 // One tile's walk over its keys, a block of kAttentionKeyBlock keys at a time: Begin, then Block for every block
@@ -610,29 +691,37 @@ class TileWalk {
         if (!poisoned_[r]) Fold(r);
       }
     }
-    // Online softmax per row: p = exp(s - max), with the FlashAttention rescaling of acc when max grows.
+    // Online softmax per row: p = exp(s - max), with the FlashAttention rescaling of acc when max grows. Every
+    // row's scores and new max first, then the rescaling factors exp(old - new) of all rows in one f64 vector exp
+    // (RescaleFactors), then each row's update: one libm exp per row and block, where the max grows at every block
+    // (ALiBi's rising scores), was ~3% of ALiBi decode.
+    bool update[kRows];   // the row's state takes this block (not poisoned, something visible)
+    bool rescale[kRows];  // ... and its max grows over a nonzero sum: acc and sum times exp(old - new)
+    float new_max[kRows];
+    double factor[kRows];  // old - new, then exp(old - new); 0 where not rescaled (benign for the exp)
+    for (size_t r = 0; r < kRows; ++r) factor[r] = 0.0;
+    bool any_rescale = false;
     for (size_t r = 0; r < rows; ++r) {
       float* s = scores_[r];
-      if (!poisoned_[r] && !FinishScores(d, t, r, j0, nb, s)) poisoned_[r] = true;
-      if (poisoned_[r]) {  // the merge writes NaN; keep the value pass harmless
+      float block_max = -kInf;
+      if (!poisoned_[r] && !FinishScores(d, t, r, j0, nb, s, &block_max)) poisoned_[r] = true;
+      update[r] = !poisoned_[r] && block_max != -kInf;
+      if (!update[r]) {  // poisoned (the merge writes NaN) or nothing visible (state unchanged): p = 0
         FillRow(d, s, nb, 0.0f);
+        rescale[r] = false;
         continue;
       }
-      V vmax = hn::Set(d, -kInf);
-      VisitRow(d, s, nb, -kInf, [&](V v, auto...) HWY_ATTR { vmax = hn::Max(vmax, v); });
-      float block_max = hn::GetLane(hn::MaxOfLanes(d, vmax));
-      // Highway 1.0.3's EMU128 MaxOfLanes starts from the lowest finite value, so a block whose keys are all
-      // hidden (-inf) came back as -FLT_MAX: a finite max with a zero sum, and NaN out of the merge (found by the
-      // attention fuzzer). Only then is the vector looked at again.
-      if (block_max <= std::numeric_limits<float>::lowest() && hn::AllTrue(d, hn::Eq(vmax, hn::Set(d, -kInf)))) {
-        block_max = -kInf;
-      }
-      if (block_max == -kInf) {  // nothing visible: the state is unchanged and p = 0
-        FillRow(d, s, nb, 0.0f);
-        continue;
-      }
-      const float new_max = block_max > t.max[r] ? block_max : t.max[r];
-      if (new_max != t.max[r] && t.sum[r] != 0.0) {
+      new_max[r] = block_max > t.max[r] ? block_max : t.max[r];
+      rescale[r] = new_max[r] != t.max[r] && t.sum[r] != 0.0;
+      if (rescale[r]) factor[r] = static_cast<double>(t.max[r]) - new_max[r];
+      any_rescale |= rescale[r];
+    }
+    if (any_rescale) RescaleFactors(factor, rows);
+    for (size_t r = 0; r < rows; ++r) {
+      if (!update[r]) continue;
+      float* s = scores_[r];
+      double old_sum = t.sum[r];
+      if (rescale[r]) {
         // acc times exp(old - new), the factor a float pair: a row whose max grows at every block (rising scores,
         // ALiBi) is rescaled once per block, and a once-rounded f32 factor, the same at every block for evenly
         // rising scores, would add up to half an ULP of error each time. acc's product is rounded once
@@ -640,13 +729,13 @@ class TileWalk {
         // (carry_max_) and is rescaled, compensated, only when acc joins it or at the end (RebaseCarry): once per
         // kFoldBlocks blocks instead of at every growth (ALiBi decode: ~4% of the call).
         float alpha_hi, alpha_lo;
-        FloatPair(::exp(static_cast<double>(t.max[r]) - new_max), &alpha_hi, &alpha_lo);
+        FloatPair(factor[r], &alpha_hi, &alpha_lo);
         const V a_hi = hn::Set(d, alpha_hi), a_lo = hn::Set(d, alpha_lo);
         MapRow(d, t.acc[r], t.acc[r], dim, 0.0f, [&](V a, auto...) HWY_ATTR { return MulByPair(a, a_hi, a_lo); });
+        old_sum = t.sum[r] * factor[r];
       }
-      const double old_sum = RescaleSum(t.max[r], t.sum[r], new_max);
       V sum_hi = hn::Zero(d), sum_lo = hn::Zero(d);  // compensated: scores below the max may all be tiny
-      const V neg_max = hn::Set(d, -new_max);
+      const V neg_max = hn::Set(d, -new_max[r]);
       MapRow(d, s, s, nb, -kInf, [&](V v, auto...) HWY_ATTR {
         V lo;
         const V hi = TwoSum(v, neg_max, lo);
@@ -655,7 +744,7 @@ class TileWalk {
         return e;
       });
       t.sum[r] = old_sum + SumTotal</*kSeeded=*/false>(d, sum_hi, sum_lo);
-      t.max[r] = new_max;
+      t.max[r] = new_max[r];
     }
     // acc += P V.
     const float* p[kRows];

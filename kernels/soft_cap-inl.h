@@ -111,11 +111,21 @@ HWY_INLINE V SoftCap(D d, V s, V cap, V inv_cap) {
 
 #endif  // HWY_NATIVE_FMA
 
+// Whether SoftCap (the vector path) takes this cap on this target; otherwise SoftCapRow evaluates in double.
+HWY_INLINE bool SoftCapHasVectorPath(float cap) {
+#if HWY_NATIVE_FMA
+  return cap >= kSoftCapMinCap && cap <= kSoftCapMaxCap;
+#else
+  (void)cap;
+  return false;
+#endif
+}
+
 // s[0, n) = cap * tanh(s / cap) in place, any finite cap > 0.
 template <class D>
 HWY_INLINE void SoftCapRow(D d, float* HWY_RESTRICT s, size_t n, float cap) {
 #if HWY_NATIVE_FMA
-  if (cap >= kSoftCapMinCap && cap <= kSoftCapMaxCap) {
+  if (SoftCapHasVectorPath(cap)) {
     const size_t N = hn::Lanes(d);
     const auto c = hn::Set(d, cap);
     const auto inv_c = hn::Set(d, 1.0f / cap);
