@@ -414,19 +414,6 @@ HWY_INLINE void RescaleCarry(D d, float* hi, float* lo, size_t n, float a_hi, fl
   }
 }
 
-// s[j] += mask[j], the mask typed (widened exactly).
-template <class D, class TM>
-HWY_INLINE void AddMaskRow(D d, float* s, const TM* mask, size_t n) {
-  using V = hn::Vec<D>;
-  const size_t N = hn::Lanes(d);
-  size_t j = 0;
-  for (; j + N <= n; j += N) hn::StoreU(hn::Add(hn::LoadU(d, s + j), LoadF32(d, mask + j)), d, s + j);
-  if (j < n) {
-    const V sum = hn::Add(LoadNOr(d, s + j, n - j, 0.0f), LoadF32NOr(d, mask + j, n - j, 0.0f));
-    StoreN(sum, d, s + j, n - j);
-  }
-}
-
 // Whether any of s[0, n) satisfies bad(vector) (a mask).
 template <class D, class Bad>
 HWY_INLINE bool AnyLane(D d, const float* s, size_t n, const Bad& bad) {
