@@ -7,9 +7,10 @@
 // short-row passes' three loads, two stores and an exp per element.
 //
 // Numerics: a typed short row is the f32 short row of its input widened (exact, kernels/convert-inl.h), rounded once
-// to the output type (nearest even). So it has the f32 path's accuracy devices and bound plus one rounding of the
-// output type, and the same result whatever the grouping or the thread count (the f32 path's property, and the
-// blocks below never change a row's arithmetic). tests/typed_accuracy_test.cc checks this identity bit for bit.
+// to the output type (nearest even; log-softmax with ties away from zero, kernels/convert-inl.h LogSoftmaxTiesAway). So
+// it has the f32 path's accuracy devices and bound plus one rounding of the output type, and the same result whatever
+// the grouping or the thread count (the f32 path's property, and the blocks below never change a row's arithmetic).
+// tests/typed_accuracy_test.cc checks this identity bit for bit.
 
 #if defined(SIMDMAX_KERNELS_SHORT_ROWS_TYPED_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef SIMDMAX_KERNELS_SHORT_ROWS_TYPED_INL_H_
@@ -62,11 +63,19 @@ HWY_INLINE void ShortRowsF32(const RowBatch& batch, size_t row_begin, size_t row
 inline constexpr size_t kShortTypedBlockFloats = 4096;
 static_assert(kShortTypedBlockFloats >= kShortRowMax, "a block holds at least one short row");
 
-// y[r] = x[r] for `rows` rows of n elements, converted from TX to TY (exact widening or one nearest-even rounding).
-template <class TX, class TY>
+// y[r] = x[r] for `rows` rows of n elements, converted from TX to TY (exact widening or one nearest-even rounding;
+// log-softmax's outputs (kLogOutput) with ties away from zero, LogSoftmaxTiesAwayAnyValue).
+template <bool kLogOutput = false, class TX, class TY>
 HWY_INLINE void ConvertRows(const TX* x, size_t x_stride, TY* y, size_t y_stride, size_t rows, size_t n) {
   const hn::ScalableTag<float> d;
-  const auto copy = [](hn::Vec<decltype(d)> v, auto...) HWY_ATTR { return v; };
+  const auto copy = [d](hn::Vec<decltype(d)> v, auto...) HWY_ATTR {
+    if constexpr (kLogOutput) {
+      return LogSoftmaxTiesAwayAnyValue<TY>(d, v);
+    } else {
+      (void)d;
+      return v;
+    }
+  };
   if (x_stride == n && y_stride == n) {  // contiguous rows: one pass, no per-row tails
     MapRow(d, x, y, rows * n, 0.0f, copy);
     return;
@@ -109,7 +118,8 @@ HWY_INLINE void ShortRowsThroughF32(const RowBatch& batch, size_t row_begin, siz
     }
     ShortRowsF32<kOp>(f32, 0, rows);
     if constexpr (kNarrow)
-      ConvertRows(static_cast<const float*>(block), n, y + r * batch.y_stride, batch.y_stride, rows, n);
+      ConvertRows<kOp == RowOp::kLogSoftmax>(static_cast<const float*>(block), n, y + r * batch.y_stride,
+                                             batch.y_stride, rows, n);
   }
 }
 

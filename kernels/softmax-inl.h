@@ -38,6 +38,7 @@
 
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
+#include "kernels/convert-inl.h"
 #include "kernels/exp-inl.h"
 #include "kernels/reduce-inl.h"
 #include "kernels/row_batch.h"
@@ -393,8 +394,9 @@ HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, Chun
 }
 
 // y = (x - max) - log(sum) for one vector, log(sum) = log_hi + log_lo (a float pair). Shared by every log-softmax
-// output loop (the chunk finish below, the short rows' interleaved finish).
-template <bool kMasked, SumOrder kOrder, class D, class V = hn::Vec<D>>
+// output loop (the chunk finish below, the short rows' interleaved finish). TY: the type y is narrowed to after,
+// whose ties break away from zero (kernels/convert-inl.h LogSoftmaxTiesAway; one OR for a half-precision output).
+template <bool kMasked, SumOrder kOrder, class TY = float, class D, class V = hn::Vec<D>>
 HWY_INLINE V LogSoftmaxOf(D d, V x, V neg_max, V log_hi, V log_lo) {
   V lo;
   const V shifted = TwoSumOrdered<kOrder>(x, neg_max, lo);  // x - max, exactly
@@ -404,9 +406,9 @@ HWY_INLINE V LogSoftmaxOf(D d, V x, V neg_max, V log_hi, V log_lo) {
   // the FMA pipes as a * 1 + b and b - 1 * c, which round exactly as the add and subtract do (same bits).
 #if HWY_NATIVE_FMA
   const V one = hn::Set(d, 1.0f);
-  const V y = hn::MulAdd(one, hn::Sub(shifted, log_hi), hn::NegMulAdd(one, log_lo, lo));
+  const V y = LogSoftmaxTiesAway<TY>(d, hn::MulAdd(one, hn::Sub(shifted, log_hi), hn::NegMulAdd(one, log_lo, lo)));
 #else
-  const V y = hn::Add(hn::Sub(shifted, log_hi), hn::Sub(lo, log_lo));
+  const V y = LogSoftmaxTiesAway<TY>(d, hn::Add(hn::Sub(shifted, log_hi), hn::Sub(lo, log_lo)));
 #endif
   if (!kMasked) return y;
   // -inf entries (masked, or x - max overflowing to -inf) have NaN error terms: give them -inf.
@@ -421,7 +423,7 @@ HWY_INLINE void LogSoftmaxOutput(D d, const TX* x, TY* y, size_t n, const ChunkF
   const V v_log_hi = hn::Set(d, finish.log_hi);
   const V v_log_lo = hn::Set(d, finish.log_lo);
   MapRowTo(d, x, y, n, 0.0f, finish.stream,
-           [&](V v, auto...) HWY_ATTR { return LogSoftmaxOf<kMasked, kOrder>(d, v, neg_max, v_log_hi, v_log_lo); });
+           [&](V v, auto...) HWY_ATTR { return LogSoftmaxOf<kMasked, kOrder, TY>(d, v, neg_max, v_log_hi, v_log_lo); });
 }
 
 // y = x - max - log_sum for a finite max, any x (-inf included): LogSoftmaxOutput outside the chunk machinery,

@@ -18,7 +18,7 @@ struct Format {
 constexpr Format kF16{11, -14, 15, 5};
 constexpr Format kBF16{8, -126, 127, 8};
 
-uint16_t RoundToBits16(const Format& f, long double v) {
+uint16_t RoundToBits16(const Format& f, long double v, bool ties_away = false) {
   const int fraction_bits = f.precision - 1;
   const uint32_t exponent_mask = (1u << f.exponent_bits) - 1;
   const uint32_t sign = std::signbit(v) ? 0x8000u : 0u;
@@ -34,7 +34,9 @@ uint16_t RoundToBits16(const Format& f, long double v) {
   if (exponent < f.emin) exponent = f.emin;  // subnormal range: fixed quantum 2^(emin - fraction_bits)
   // The significand as an integer: exact (a power-of-two scaling of a long double), then rounded to nearest even
   // (nearbyint in the default rounding mode, which the tests never change).
-  long double significand = std::nearbyint(std::ldexp(a, fraction_bits - exponent));
+  // (std::round: ties away from zero, for QuantizeTiesAway.)
+  const long double scaled = std::ldexp(a, fraction_bits - exponent);
+  long double significand = ties_away ? std::round(scaled) : std::nearbyint(scaled);
   if (significand >= std::ldexp(1.0L, f.precision)) {  // rounded up to the next binade
     significand /= 2;
     ++exponent;
@@ -115,6 +117,11 @@ float FastValue(simdmax_dtype type, uint16_t bits16) {
 }  // namespace
 
 float Quantize(simdmax_dtype type, float v) { return type == SIMDMAX_F32 ? v : FastValue(type, FastRound(type, v)); }
+
+float QuantizeTiesAway(simdmax_dtype type, float v) {
+  if (type == SIMDMAX_F32) return v;
+  return BitsValue(type, RoundToBits16(type == SIMDMAX_F16 ? kF16 : kBF16, v, /*ties_away=*/true));
+}
 
 const char* DtypeName(simdmax_dtype type) {
   switch (type) {

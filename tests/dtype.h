@@ -32,6 +32,9 @@ uint32_t RoundToBits(simdmax_dtype type, long double v);
 float BitsValue(simdmax_dtype type, uint32_t bits);
 // v rounded to the type (nearest even), as a float: how an input of that type represents v; what TypedBuffer stores.
 float Quantize(simdmax_dtype type, float v);
+// v rounded to the type to nearest with ties away from zero (from the definition, as RoundToBits), as a float: how
+// log-softmax rounds its f32 result to a half-precision output (kernels/convert-inl.h LogSoftmaxTiesAway).
+float QuantizeTiesAway(simdmax_dtype type, float v);
 
 // ULP distance in `type` between an output (a value of that type, given as a float) and the reference rounded to
 // that type: representable values between them (+0 == -0); 0 when both NaN or the same infinity; UINT64_MAX when

@@ -95,7 +95,9 @@ void ExpectRowsAreTheF32ResultRoundedOnce(const RowEntryPoint& ep, const std::ve
   ASSERT_EQ(f32_fn(rows, n, widened.data(), n, want.data(), n), SIMDMAX_OK);
   ASSERT_EQ(ep.Run(rows, n, x.data(), n, got.data(), n), SIMDMAX_OK);
   for (size_t i = 0; i < x.size(); ++i) {
-    const float expected = Quantize(ep.y_type, want[i]);
+    // Log-softmax rounds ties away from zero (kernels/convert-inl.h LogSoftmaxTiesAway).
+    const float expected =
+        ep.op == Op::kLogSoftmax ? QuantizeTiesAway(ep.y_type, want[i]) : Quantize(ep.y_type, want[i]);
     ASSERT_EQ(memcmp(&got[i], &expected, sizeof(float)), 0)
         << ep.name << " " << what << " n=" << n << " rows=" << rows << " row " << i / n << " at " << i % n << ": got "
         << got[i] << ", the f32 result rounded is " << expected;
@@ -295,6 +297,62 @@ TEST_P(TypedAccuracy, OnlineEntryPoints) {
                 << ": got " << out << " want " << static_cast<double>(ref[i]);
           }
         }
+      }
+    }
+  }
+}
+
+// Log-softmax rows whose x - max lands exactly halfway between two values of the half-precision output type, with
+// log(sum) far below an f32 ulp of it: the f32 result is the midpoint itself and the exact value lies just below it
+// (kernels/convert-inl.h LogSoftmaxTiesAway). One entry max = 2^-7 (f16 output) or 2^-4 (bf16) and the others
+// integers in [-31, -26] (exact in every type): x - max = -(k + 2^-7) is an f16 midpoint in [16, 32) (its grid there
+// is 2^-6), -(k + 2^-4) a bf16 one (grid 2^-3), and exp(x - max) <= e^-26 keeps log(sum) below 1.1e-7 for up to
+// 20000 entries, under half the f32 ulp there (9.5e-7). Expectation: every output equal to the long-double reference
+// rounded to the output type (the correctly rounded value, not just within 1 ULP), on the short-row and chunked
+// paths (rows of up to 20000), in batches, and through the online log-normalise.
+// Rounded to even, half of these outputs were off by one (before 2026-12-07).
+TEST_P(TypedAccuracy, LogSoftmaxHalfMidpointsRoundTowardTheExactValue) {
+  for (simdmax_dtype y_type : {SIMDMAX_F16, SIMDMAX_BF16}) {
+    const float max = y_type == SIMDMAX_F16 ? 0x1p-7f : 0x1p-4f;
+    for (simdmax_dtype x_type : kAllDtypes) {
+      for (size_t n : {size_t{5}, size_t{64}, size_t{357}, size_t{768}, size_t{1000}, size_t{20000}}) {
+        const size_t rows = 3;
+        std::vector<float> values(rows * n);
+        for (size_t i = 0; i < values.size(); ++i) {
+          values[i] = i % n == 7 % n ? max : -static_cast<float>(26 + (i * 5 + i / 7) % 6);
+        }
+        const TypedBuffer x(x_type, values.data(), values.size());
+        std::vector<unsigned char> y(values.size() * 2);
+        ASSERT_EQ(simdmax_log_softmax(rows, n, x_type, x.data(), n, y_type, y.data(), n), SIMDMAX_OK);
+        // The online state of the first row, normalised into the output type.
+        simdmax_online_state state;
+        simdmax_online_init(&state);
+        ASSERT_EQ(simdmax_online_update(&state, x_type, x.data(), n), SIMDMAX_OK);
+        std::vector<unsigned char> y_online(n * 2);
+        ASSERT_EQ(simdmax_online_log_normalize(&state, x_type, x.data(), y_type, y_online.data(), n), SIMDMAX_OK);
+        size_t midpoints = 0;
+        for (size_t r = 0; r < rows; ++r) {
+          const std::vector<long double> ref = ReferenceRow(Op::kLogSoftmax, values.data() + r * n, n);
+          for (size_t i = 0; i < n; ++i) {
+            uint16_t bits;
+            std::memcpy(&bits, &y[(r * n + i) * 2], 2);
+            const float out = BitsValue(y_type, bits);
+            const float f32 = static_cast<float>(ref[i]);
+            midpoints += QuantizeTiesAway(y_type, f32) != Quantize(y_type, f32);
+            ASSERT_TRUE(CorrectlyRounded(y_type, out, ref[i]))
+                << DtypeName(x_type) << " -> " << DtypeName(y_type) << " n=" << n << " row " << r << " at " << i
+                << ": got " << out << " want " << static_cast<double>(ref[i]);
+            if (r == 0) {
+              std::memcpy(&bits, &y_online[i * 2], 2);
+              const float online = BitsValue(y_type, bits);
+              ASSERT_TRUE(CorrectlyRounded(y_type, online, ref[i]))
+                  << "online " << DtypeName(x_type) << " -> " << DtypeName(y_type) << " n=" << n << " at " << i
+                  << ": got " << online << " want " << static_cast<double>(ref[i]);
+            }
+          }
+        }
+        // The rows test what they are meant to: most outputs are (in f32) on a midpoint.
+        EXPECT_GT(midpoints, rows * (n - 1) / 2) << DtypeName(x_type) << " -> " << DtypeName(y_type) << " n=" << n;
       }
     }
   }

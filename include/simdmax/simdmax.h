@@ -7,8 +7,10 @@
  * - Matrices are row-major; strides are in elements (of the matrix's own element type), not bytes.
  * - Element types (simdmax_dtype): f32, f16 (IEEE binary16) and bf16 (bfloat16), in any combination of input and
  *   output. Inputs are widened exactly to f32, everything is computed in f32 as for the _f32 functions, and outputs
- *   are rounded to nearest even (overflow to +-inf, NaN stays NaN). Half-precision outputs are within 1 ULP of
- *   their type of the exact result rounded to that type (README.md, "Accuracy").
+ *   are rounded to nearest even (overflow to +-inf, NaN stays NaN); log-softmax's half-precision outputs break ties
+ *   away from zero instead (an f32 result exactly halfway between two half values: there the exact result lies
+ *   beyond it, README.md "Accuracy"). Half-precision outputs are within 1 ULP of their type of the exact result
+ *   rounded to that type (README.md, "Accuracy").
  * - Every function validates its arguments before touching memory. On any error it returns a status other than
  *   SIMDMAX_OK and leaves every output byte untouched.
  * - No C++ exception ever leaves a function of this header. An allocation failure gives SIMDMAX_ERROR_OUT_OF_MEMORY
@@ -102,7 +104,8 @@ SIMDMAX_API simdmax_status simdmax_log_softmax_f32(size_t rows, size_t cols, con
  * - aliasing, in bytes: in place = the same pointer, the same type and the same stride; any other overlap of the x
  *   and y byte ranges is SIMDMAX_ERROR_OVERLAP (exact, row by row, when type and stride are the same; the spans
  *   from first to last byte otherwise).
- * - numerics: x widened exactly to f32; y rounded to nearest even from the f32 result. Special values in f16/bf16
+ * - numerics: x widened exactly to f32; y rounded to nearest even from the f32 result (log-softmax into f16/bf16:
+ *   to nearest, ties away from zero; see the conventions above). Special values in f16/bf16
  *   encodings behave as in f32 (NaN, +-inf; f16 subnormal inputs are ordinary values). Half-precision outputs:
  *   log-softmax values below -65504 become -inf in f16 and softmax values below half the smallest f16 subnormal
  *   (2^-25) become 0, both the correct rounding.
@@ -179,7 +182,8 @@ SIMDMAX_API simdmax_status simdmax_online_normalize_f32(const simdmax_online_sta
 SIMDMAX_API simdmax_status simdmax_online_log_normalize_f32(const simdmax_online_state* state, const float* x, float* y,
                                                             size_t n);
 
-/* The normalisations over typed blocks: x of x_type, y of y_type (rounded to nearest even from the f32 result).
+/* The normalisations over typed blocks: x of x_type, y of y_type (rounded to nearest even from the f32 result; the
+ * log-normalise's half-precision outputs with ties away from zero, as simdmax_log_softmax).
  * Contracts of the _f32 functions; in place = the same pointer and the same type, any other byte overlap is
  * OVERLAP; INVALID_ARGUMENT for a type outside the enum (checked after a NULL state). Half-precision outputs are
  * within 1 ULP of their type beyond the _f32 functions' bounds (README.md). */
