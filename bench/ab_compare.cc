@@ -20,9 +20,10 @@
 //   OP attention_f32|attention_f16|attention_bf16 (K/V of that type; q and out f32) takes SHAPE as QUERIESxKEYS:
 //   simdmax_attention with the attention benchmark's engine layout (32 heads, 8 kv heads, head_dim 128, contiguous
 //   K/V, causal), e.g. 1x4096 for a decode step, 512x512 for a prefill; q, K and V uniform in [-1, 1). Features as
-//   the attention benchmark's BM_EngineFeature sets them, appended with '+': attention_bf16+alibi,
-//   attention_f32+softcap+mask (mask: f32 in [-1, 0] broadcast to every head; window: n_keys, hiding nothing;
-//   softcap: 30; alibi: slopes 2^(-8 (h + 1) / 32); sinks: uniform in [0, 2)).
+//   the attention benchmark's BM_EngineFeature sets them (bench/attention_features.h), appended with '+':
+//   attention_bf16+alibi, attention_f32+softcap+mask, attention_bf16+all (mask: f32 in [-1, 0] broadcast to every
+//   head; window: n_keys, hiding nothing; realwindow: the last quarter of the keys; softcap: 30; softcaptight: 0.1;
+//   alibi: slopes 2^(-8 (h + 1) / 32); sinks: uniform in [0, 2)).
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -37,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/attention_features.h"
 #include "bench/typed_data.h"
 #include "simdmax/simdmax.h"
 
@@ -73,9 +75,6 @@ bool DtypeNamed(const std::string& name, simdmax_dtype* type) {
   return true;
 }
 
-// The features an attention OP may append ("+alibi", ...), as bits.
-enum AttentionFeature : unsigned { kMask = 1, kWindow = 2, kSoftcap = 4, kAlibi = 8, kSinks = 16 };
-
 // The K/V type of an attention OP (attention_f32, attention_f16, attention_bf16, each optionally followed by
 // +mask, +window, +softcap, +alibi, +sinks) and its features; false for the row ops.
 bool AttentionType(const std::string& op, simdmax_dtype* type, unsigned* features = nullptr) {
@@ -90,19 +89,9 @@ bool AttentionType(const std::string& op, simdmax_dtype* type, unsigned* feature
   for (size_t at = plus; at != std::string::npos;) {
     const size_t next = op.find('+', at + 1);
     const std::string name = op.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
-    if (name == "mask") {
-      bits |= kMask;
-    } else if (name == "window") {
-      bits |= kWindow;
-    } else if (name == "softcap") {
-      bits |= kSoftcap;
-    } else if (name == "alibi") {
-      bits |= kAlibi;
-    } else if (name == "sinks") {
-      bits |= kSinks;
-    } else {
-      return false;
-    }
+    unsigned feature = 0;
+    if (!simdmax_bench::AttentionFeatureNamed(name, &feature)) return false;
+    bits |= feature;
     at = next;
   }
   if (features != nullptr) *features = bits;
@@ -169,7 +158,7 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
   std::function<void(const Library&)> call;
   std::vector<float> x, y;
   std::vector<uint8_t> q, k, v, typed_x, typed_y;
-  std::vector<float> mask, slopes, sinks;
+  simdmax_bench::AttentionFeatureInputs feature_inputs;
   simdmax_dtype type, x_type, y_type;
   unsigned features = 0;
   std::string base;
@@ -187,13 +176,8 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
   } else if (AttentionType(op, &type, &features)) {
     // rows = queries, cols = keys: the engine layout of bench/attention_bench.cc.
     constexpr size_t kHeads = 32, kKvHeads = 8, kDim = 128;
-    if (features & kMask) {
-      mask.resize(rows * cols);
-      simdmax_bench::FillRandom(mask.data(), SIMDMAX_F32, mask.size(), 4, -1.0f, 0.0f);
-    }
-    for (size_t h = 0; h < kHeads; ++h) slopes.push_back(std::exp2(-8.0f * static_cast<float>(h + 1) / kHeads));
-    sinks.resize(kHeads);
-    simdmax_bench::FillRandom(sinks.data(), SIMDMAX_F32, kHeads, 5, 0.0f, 2.0f);
+    feature_inputs =
+        simdmax_bench::MakeAttentionFeatureInputs(kHeads, (features & simdmax_bench::kMask) ? rows * cols : 0);
     q.resize(kHeads * rows * kDim * ElementBytes(SIMDMAX_F32));
     k.resize(kKvHeads * cols * kDim * ElementBytes(type));
     v.resize(k.size());
@@ -218,16 +202,8 @@ void Compare(const Library (&libs)[2], const std::string& label, const std::stri
       a.q_row_stride = a.out_row_stride = a.k_row_stride = a.v_row_stride = kDim;
       a.k_head_stride = a.v_head_stride = cols * kDim;
       a.causal = 1;
-      if (features & kMask) {
-        a.mask = mask.data();
-        a.mask_type = SIMDMAX_F32;
-        a.mask_head_stride = 0;
-        a.mask_row_stride = cols;
-      }
-      if (features & kWindow) a.window = cols;
-      if (features & kSoftcap) a.softcap = 30.0f;
-      if (features & kAlibi) a.alibi_slopes = slopes.data();
-      if (features & kSinks) a.sinks = sinks.data();
+      // The windows as the benchmark's decode shape sets them: n_keys (hiding nothing), or its real window.
+      simdmax_bench::ApplyAttentionFeatures(a, features, feature_inputs, cols, cols / 4);
       if (lib.attention(&a) != 0) {
         fprintf(stderr, "simdmax_attention failed\n");
         exit(1);
@@ -283,7 +259,8 @@ int main(int argc, char** argv) {
   if (argc < 4) {
     fprintf(stderr,
             "usage: %s BASE_LIB NEW_LIB [softmax|log_softmax|softmax:X-Y|log_softmax:X-Y|attention_f32|attention_f16|"
-            "attention_bf16[+mask][+window][+softcap][+alibi][+sinks]] [TARGET] [ROUNDS] [threads=N] ROWSxCOLS...\n",
+            "attention_bf16[+mask][+window][+softcap][+alibi][+sinks][+all]...] [TARGET] [ROUNDS] [threads=N] "
+            "ROWSxCOLS...\n",
             argv[0]);
     return 2;
   }

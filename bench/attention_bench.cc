@@ -49,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/attention_features.h"
 #include "bench/typed_data.h"
 #include "simdmax/simdmax.h"
 #include "simdmax/simdmax.hpp"
@@ -762,32 +763,9 @@ void EnginePrefill(benchmark::State& state, simdmax_dtype t, size_t n, int threa
 }
 
 // ---- Feature overhead ----
-// kSoftcapTight: a cap of 0.1, far below the scores' spread (~0.3), so nearly every vector of scores takes
-// the soft-cap's full tanh (kernels/soft_cap-inl.h) rather than its polynomial-only fast path (|s| < 0.625 cap).
-enum Feature : unsigned {
-  kMask = 1,
-  kWindow = 2,
-  kSoftcap = 4,
-  kAlibi = 8,
-  kSinks = 16,
-  kRealWindow = 32,
-  kSoftcapTight = 64
-};
-constexpr unsigned kAllFeatures = kMask | kWindow | kSoftcap | kAlibi | kSinks;
-
-struct FeatureCase {
-  const char* name;
-  unsigned features;
-};
-constexpr FeatureCase kFeatureCases[] = {{"plain", 0},
-                                         {"mask", kMask},
-                                         {"window", kWindow},
-                                         {"softcap", kSoftcap},
-                                         {"alibi", kAlibi},
-                                         {"sinks", kSinks},
-                                         {"all", kAllFeatures},
-                                         {"realwindow", kRealWindow},
-                                         {"softcaptight", kSoftcapTight}};
+using simdmax_bench::AttentionFeatureInputs;
+using simdmax_bench::kAttentionFeatureNames;
+using simdmax_bench::kRealWindow;
 
 constexpr simdmax_dtype kFeatureDecodeType = SIMDMAX_BF16, kFeaturePrefillType = SIMDMAX_F32;
 constexpr size_t kFeatureDecodeKeys = 4096, kFeaturePrefillQueries = 512;
@@ -795,36 +773,6 @@ constexpr size_t kFeatureDecodeKeys = 4096, kFeaturePrefillQueries = 512;
 constexpr size_t kDecodeRealWindow = 1024, kPrefillRealWindow = 128;
 // The window that hides nothing: decode n_keys (p - j < n_keys always); prefill 1024 (> the 512 positions).
 constexpr size_t kPrefillWindow = 1024;
-
-struct FeatureInputs {
-  std::vector<float> mask, alibi, sinks;
-};
-
-// mask: small finite additive values in [-1, 0] (hide nothing), one matrix broadcast to every head (head stride 0);
-// ALiBi slopes 2^(-8 (h + 1) / n_heads) (the usual geometric sequence); sinks near the scores' size.
-FeatureInputs MakeFeatureInputs(size_t mask_elems) {
-  FeatureInputs f;
-  f.mask = Random(mask_elems, 16, -1.0f, 0.0f);
-  for (size_t h = 0; h < kHeads; ++h) f.alibi.push_back(std::exp2(-8.0f * (h + 1) / kHeads));
-  f.sinks = Random(kHeads, 17, 0.0f, 2.0f);
-  return f;
-}
-
-void ApplyFeatures(simdmax_attention_args& a, unsigned features, const FeatureInputs& f, size_t window,
-                   size_t real_window) {
-  if (features & kMask) {
-    a.mask = f.mask.data();
-    a.mask_type = SIMDMAX_F32;
-    a.mask_head_stride = 0;
-    a.mask_row_stride = a.n_keys;
-  }
-  if (features & kWindow) a.window = window;
-  if (features & kRealWindow) a.window = real_window;
-  if (features & kSoftcap) a.softcap = 30.0f;
-  if (features & kSoftcapTight) a.softcap = 0.1f;
-  if (features & kAlibi) a.alibi_slopes = f.alibi.data();
-  if (features & kSinks) a.sinks = f.sinks.data();
-}
 
 // A feature's cost measured paired, after the timed loop: rounds of one call without the feature (`plain`) and one
 // with it, in alternating order, each timed alone; counters paired_ratio (the median over rounds of with / without)
@@ -870,11 +818,12 @@ void FeatureDecode(benchmark::State& state, unsigned features) {
   const size_t n_keys = kFeatureDecodeKeys;
   KvData& d = DecodeKv(t, 0, n_keys);
   std::vector<float> out(kHeads * kDim);
-  static const FeatureInputs* f = new FeatureInputs(MakeFeatureInputs(n_keys));
+  static const AttentionFeatureInputs* f =
+      new AttentionFeatureInputs(simdmax_bench::MakeAttentionFeatureInputs(kHeads, n_keys));
   simdmax_attention_args a =
       DecodeArgs(t, 0, n_keys, d.k.get(), d.v.get(), nullptr, 0, DecodeQuery().data(), out.data());
   const simdmax_attention_args plain = a;
-  ApplyFeatures(a, features, *f, n_keys, kDecodeRealWindow);
+  simdmax_bench::ApplyAttentionFeatures(a, features, *f, n_keys, kDecodeRealWindow);
   TimeCalls(state, [&] { return simdmax_attention(&a); });
   if (features != 0) PairedFeatureCost(state, plain, a);
   const size_t visible = (features & kRealWindow) ? kDecodeRealWindow : n_keys;
@@ -888,10 +837,11 @@ void FeaturePrefill(benchmark::State& state, unsigned features) {
   const simdmax_dtype t = kFeaturePrefillType;
   const size_t n = kFeaturePrefillQueries;
   PrefillData& d = PrefillInputs(t, n);
-  static const FeatureInputs* f = new FeatureInputs(MakeFeatureInputs(n * n));
+  static const AttentionFeatureInputs* f =
+      new AttentionFeatureInputs(simdmax_bench::MakeAttentionFeatureInputs(kHeads, n * n));
   simdmax_attention_args a = PrefillArgs(t, n, d);
   const simdmax_attention_args plain = a;
-  ApplyFeatures(a, features, *f, kPrefillWindow, kPrefillRealWindow);
+  simdmax_bench::ApplyAttentionFeatures(a, features, *f, kPrefillWindow, kPrefillRealWindow);
   TimeCalls(state, [&] { return simdmax_attention(&a); });
   if (features != 0) PairedFeatureCost(state, plain, a);
   SetFlops(state, Flops(n, n, true, a.window));
@@ -958,7 +908,7 @@ void RegisterEngineBenchmarks() {
       }
     }
   }
-  for (const FeatureCase& c : kFeatureCases) {
+  for (const auto& c : kAttentionFeatureNames) {
     const std::string decode_name =
         c.features & kRealWindow ? "realwindow" + std::to_string(kDecodeRealWindow) : std::string(c.name);
     const unsigned features = c.features;
@@ -969,7 +919,7 @@ void RegisterEngineBenchmarks() {
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  for (const FeatureCase& c : kFeatureCases) {
+  for (const auto& c : kAttentionFeatureNames) {
     const std::string prefill_name =
         c.features & kRealWindow ? "realwindow" + std::to_string(kPrefillRealWindow) : std::string(c.name);
     const unsigned features = c.features;
