@@ -32,7 +32,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <functional>
 #include <random>
 #include <string>
