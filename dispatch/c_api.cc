@@ -81,7 +81,7 @@ simdmax_status RunRowOp(RowOpKind op, size_t rows, size_t cols, int x_dtype, con
                        y_type,
                        PlanRowPath(cols),
                        ShortGroupsInFlight(cols, MachineCaches()),
-                       PlanChunkedRows(cols, ElementSize(y_type), MachineCaches())};
+                       PlanChunkedRows(cols, ElementSize(x_type), ElementSize(y_type), MachineCaches())};
   RunRows(kernels.RowOp(op == RowOpKind::kLogSoftmax, x_type, y_type), batch, rows);
   return SIMDMAX_OK;
 }

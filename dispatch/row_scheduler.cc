@@ -70,6 +70,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
         tbb::auto_partitioner());
   };
   const bool f32_output = batch.y_type == ElementType::kF32;
+  const size_t x_size = ElementSize(batch.x_type);
   // The calling thread's scratch, shared by the row's chunks (each uses its own range of it).
   float* const scratch = WantsScratch(kernels, batch) ? ThreadScratch(cols) : nullptr;
   for (size_t r = 0; r < rows; ++r) {
@@ -81,7 +82,7 @@ void RunRows(const RowOpKernels& kernels, const RowBatch& batch, size_t rows) {
         kernels.log, batch.chunked, /*can_store=*/stored != nullptr, cols, parallel_chunks,
         [&](size_t begin, size_t len, bool store, ChunkState* state) {
           kernels.chunk_pass(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin, len,
-                             store, state);
+                             store, NextChunkAhead(batch.chunked, x, cols * x_size, len * x_size), state);
         },
         [&](size_t begin, size_t len, const ChunkFinish& finish) {
           kernels.chunk_finish(AdvanceElements(x, begin, batch.x_type), stored == nullptr ? nullptr : stored + begin,

@@ -46,6 +46,7 @@
 #include "kernels/exp-inl.h"
 #include "kernels/load_store_n-inl.h"
 #include "kernels/online_state.h"
+#include "kernels/prefetch.h"
 #include "kernels/reduce-inl.h"
 #include "kernels/row_map-inl.h"
 #include "kernels/soft_cap-inl.h"
@@ -73,24 +74,6 @@ HWY_INLINE void FillRow(D d, T* p, size_t n, float value) {
   size_t i = 0;
   for (; i + N <= n; i += N) StoreF32(v, d, p + i);
   if (i < n) StoreF32N(v, d, p + i, n - i);
-}
-
-// Asks for the cache line holding p in L2 (not L1): decode prefetches a whole block of keys and values ahead
-// (kAttentionKeyBlock rows of K and of V, 32-64 KiB at head_dim 128), which into L1 (hwy::Prefetch, T0) evicted
-// the rows in use from a 32 KiB L1, and in a paged pool, whose rows of one kv head lie 2-4 KiB apart (every kv
-// head of a key side by side), mapped to a handful of L1 sets and evicted each other before they were read.
-// Measured on Zen 4 (32 KiB L1, 1 MiB L2), decode 32/8 heads, head_dim 128, 1 thread, GB/s of K+V (T0 -> T1):
-// f32 contiguous 32K keys 12.4 -> 17.2, paged16 7.5 -> 13.9, at 4K keys paged16 11.1 -> 21.9; bf16 contiguous 32K
-// 10.0 -> 14.5, paged16 5.9 -> 10.3. (Without any prefetch: 7-8 and 4.7-5.)
-template <class T>
-HWY_INLINE void PrefetchToL2(const T* p) {
-#if HWY_ARCH_X86 && !defined(HWY_DISABLE_CACHE_CONTROL)
-  _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1);
-#elif HWY_COMPILER_GCC  // includes clang; AArch64: PRFM PLDL2KEEP
-  __builtin_prefetch(p, /*write=*/0, /*locality=*/2);
-#else
-  (void)p;
-#endif
 }
 
 // Rows j0 .. j0 + nb - 1 of a kv head's keys (or values), contiguous or through the block table

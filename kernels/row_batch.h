@@ -38,8 +38,9 @@ using RowKernel = void (*)(const RowBatch& batch, size_t row_begin, size_t row_e
 // the plan re-evaluates e, or a half-precision output without scratch; stored is then unused and may be null);
 // ignored by log-softmax. The pass depends on the input type only. The finish reads e from `stored` when the pass
 // stored it (ChunkFinish::reload), and re-evaluates it from x otherwise. x and y point at elements of the kernel's
-// types.
-using ChunkPassKernel = void (*)(const void* x, float* stored, size_t n, bool store, ChunkState* state);
+// types. ahead: what the pass prefetches (kernels/row_chunks.h NextChunkAhead).
+using ChunkPassKernel = void (*)(const void* x, float* stored, size_t n, bool store, const ReadAhead& ahead,
+                                 ChunkState* state);
 using ChunkFinishKernel = void (*)(const void* x, const float* stored, void* y, size_t n, const ChunkFinish& finish);
 
 // Everything the dispatch layer needs for one row-wise op, one (input, output) type pair, on one target.

@@ -14,6 +14,7 @@
 
 #include <limits>
 
+#include "kernels/prefetch.h"
 #include "kernels/sum_order.h"
 
 namespace simdmax {
@@ -44,7 +45,23 @@ struct ChunkedPlan {
   // no read-for-ownership of lines that are not in cache, and no eviction of the input the finish still reads.
   // Half-precision outputs are stored as usual.
   bool stream = false;
+  // Each pass over a chunk prefetches the next chunk of the row into L2 (kernels/prefetch.h ReadAhead): for rows
+  // beyond L2, whose first pass would otherwise wait on memory for every chunk while the FP units idle, and whose
+  // compute-bound exp pass leaves the memory idle.
+  bool prefetch = false;
 };
+
+// The read-ahead of a pass over one chunk of a row of row_bytes bytes, in chunks of chunk_bytes: the same offset in
+// the next chunk, none past the row or where the plan says no. (Chunks spread over threads mostly run in order on
+// each thread: TBB splits the chunk range into contiguous pieces.)
+inline ReadAhead NextChunkAhead(const ChunkedPlan& plan, const void* row, size_t row_bytes, size_t chunk_bytes) {
+  ReadAhead ahead;
+  if (plan.prefetch) {
+    ahead.end = reinterpret_cast<uintptr_t>(row) + row_bytes;
+    ahead.distance = chunk_bytes;
+  }
+  return ahead;
+}
 
 // What the first pass over a chunk found. Trivial types (no member initialisers) so that arrays of them on the
 // stack cost nothing to declare; every field is written before it is read.

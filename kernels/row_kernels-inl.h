@@ -48,8 +48,9 @@ HWY_NOINLINE void TypedRows(const RowBatch& batch, size_t row_begin, size_t row_
 }
 
 template <RowOp kOp, class TX>
-HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, ChunkState* state) {
-  RowChunkPass<kOp>(static_cast<const TX*>(x), y, n, store, state);
+HWY_NOINLINE void TypedChunkPass(const void* x, float* y, size_t n, bool store, const ReadAhead& ahead,
+                                 ChunkState* state) {
+  RowChunkPass<kOp>(static_cast<const TX*>(x), y, n, store, ahead, state);
 }
 
 template <RowOp kOp, class TX, class TY>

@@ -18,6 +18,7 @@
 #include "hwy/highway.h"
 #include "kernels/convert-inl.h"
 #include "kernels/lockstep-inl.h"
+#include "kernels/prefetch.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace simdmax {
@@ -34,15 +35,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 // vectors (VecGroup) and returns a group, while whole groups fit (f32 outputs), then single vectors as above; f must
 // take both (`[&](auto v, auto... tail_mask)`) and, to keep its results those of one vector at a time, treat a
 // group's slots in order wherever they meet (sums).
-template <size_t kLockstep = 1, class D, class TX, class TY, class Func>
-HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func& f) {
+// ahead: what to prefetch while reading x (kernels/prefetch.h; by default nothing, at no cost).
+template <size_t kLockstep = 1, class D, class TX, class TY, class Func, class Ahead = NoReadAhead>
+HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func& f, const Ahead& ahead = Ahead()) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
   constexpr size_t K = kLockstep < kMaxLockstep ? kLockstep : kMaxLockstep;
   if constexpr (K > 1 && std::is_same<TY, float>::value) {
     for (; i + K * N <= n; i += K * N) {
       VecGroup<hn::Vec<D>, K> v;  // all loaded before any is stored: x == y stays valid
-      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(v) = LoadF32(d, x + i + k * N); });
+      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA {
+        ahead.At(x + i + k * N);
+        Slot<k>(v) = LoadF32(d, x + i + k * N);
+      });
       const VecGroup<hn::Vec<D>, K> out = f(v);
       ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { StoreF32(Slot<k>(out), d, y + i + k * N); });
     }
@@ -51,12 +56,15 @@ HWY_INLINE void MapRow(D d, const TX* x, TY* y, size_t n, float pad, const Func&
     // Half-precision outputs are narrowed two vectors at a time (StoreF32Pair: cheaper per vector, same bits);
     // f sees the vectors in the same order, and both are loaded before either is stored (in place stays valid).
     for (; i + 2 * N <= n; i += 2 * N) {
+      ahead.At(x + i);
+      ahead.At(x + i + N);
       const hn::Vec<D> v0 = f(LoadF32(d, x + i));
       const hn::Vec<D> v1 = f(LoadF32(d, x + i + N));
       StoreF32Pair(v0, v1, d, y + i);
     }
   }
   for (; i + N <= n; i += N) {
+    ahead.At(x + i);
     StoreF32(f(LoadF32(d, x + i)), d, y + i);
   }
   if (i < n) {
@@ -90,20 +98,24 @@ HWY_INLINE void MapRowTo(D d, const TX* x, TY* y, size_t n, float pad, bool stre
 }
 
 // f(x vector) for every vector of x[0, n); tail lanes past n hold `pad`, and for the tail f also receives the mask
-// of valid lanes, as in MapRow (and groups of kLockstep vectors first, as there).
-template <size_t kLockstep = 1, class D, class T, class Func>
-HWY_INLINE void VisitRow(D d, const T* x, size_t n, float pad, const Func& f) {
+// of valid lanes, as in MapRow (and groups of kLockstep vectors first, and the read-ahead, as there).
+template <size_t kLockstep = 1, class D, class T, class Func, class Ahead = NoReadAhead>
+HWY_INLINE void VisitRow(D d, const T* x, size_t n, float pad, const Func& f, const Ahead& ahead = Ahead()) {
   const size_t N = hn::Lanes(d);
   size_t i = 0;
   constexpr size_t K = kLockstep < kMaxLockstep ? kLockstep : kMaxLockstep;
   if constexpr (K > 1) {
     for (; i + K * N <= n; i += K * N) {
       VecGroup<hn::Vec<D>, K> v;
-      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(v) = LoadF32(d, x + i + k * N); });
+      ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA {
+        ahead.At(x + i + k * N);
+        Slot<k>(v) = LoadF32(d, x + i + k * N);
+      });
       f(v);
     }
   }
   for (; i + N <= n; i += N) {
+    ahead.At(x + i);
     f(LoadF32(d, x + i));
   }
   if (i < n) {

@@ -67,12 +67,19 @@ inline size_t ShortGroupsInFlight(size_t cols, const CacheSizes& caches) {
 // They pay once a row's output is far beyond L2 (its lines are not in cache when the finish stores them) and cost
 // up to 20% while it is near: streamed from 16 x L2 of output per row (16 MiB here; 2 MiB L2 assumed if unknown).
 inline constexpr size_t kStreamFromL2Multiple = 16;
+// Prefetching the next chunk during the exp pass (ChunkedPlan::prefetch) pays once a row's input is beyond L2: its
+// chunks then come from L3 or memory, and the max pass over each waited on them while the FP units idled. Paired
+// A/B, Zen 5 (AVX3, 1 thread, time): log-softmax 8x1M -31%, 16x4M -33%; softmax -17% / -15%; 2 threads -23% / -26%
+// and -10% / -7%; bf16 -> bf16 16x4M -15% (log) / -11%. Rows in L3 (1x500000, 2 MiB) neither gain nor lose, so
+// the limit is L2, not L3 (which these VMs misreport). Prefetching in the max pass and the finish as well was
+// slower everywhere (+4..+20%): the max pass then ran at the memory's pace fetching the next chunk too.
 
-inline ChunkedPlan PlanChunkedRows(size_t cols, size_t y_size, const CacheSizes& caches) {
+inline ChunkedPlan PlanChunkedRows(size_t cols, size_t x_size, size_t y_size, const CacheSizes& caches) {
   ChunkedPlan plan;
   plan.reload = true;
   const size_t l2 = caches.l2 != 0 ? caches.l2 : 2 * 1024 * 1024;
   plan.stream = cols >= kStreamFromL2Multiple * l2 / (y_size != 0 ? y_size : 1);
+  plan.prefetch = cols * x_size > l2;
   return plan;
 }
 

@@ -188,8 +188,9 @@ HWY_INLINE ExpSum ExpSumFor(D d, const TX* x, float* y, size_t n, float max, con
 // kScaledExpMaxAbs (any entries <= max, -inf included, no NaN): e = exp(x) 2^s = exp(x - offset) with
 // offset = -s ln 2, stored to y if kStore, summed with the seeded compensated sum (every term <= 2^1.5 < 4, the
 // seed). No TwoSum, no masked variant: ~10 operations per vector fewer than ExpPass. Returns the sum.
-template <bool kStore, class D, class TX>
-HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max) {
+// ahead: the read-ahead of the chunk driver (kernels/row_chunks.h ChunkedPlan::prefetch), or NoReadAhead.
+template <bool kStore, class D, class TX, class Ahead>
+HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max, const Ahead& ahead) {
   using V = hn::Vec<D>;
   constexpr float kSeed = 4.0f;
   const ScaledExp<D> scaled_exp(d, max);
@@ -208,9 +209,9 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max)
   };
   const float kNegInf = -std::numeric_limits<float>::infinity();
   if (kStore) {
-    MapRow<kRowLockstep>(d, x, y, n, kNegInf, exp_of);
+    MapRow<kRowLockstep>(d, x, y, n, kNegInf, exp_of, ahead);
   } else {
-    VisitRow<kRowLockstep>(d, x, n, kNegInf, exp_of);
+    VisitRow<kRowLockstep>(d, x, n, kNegInf, exp_of, ahead);
   }
   return SumTotalFrom(d, hi, lo, kSeed);
 }
@@ -245,8 +246,8 @@ HWY_INLINE double ScaledLogTermsTotal(D d, F64SumVec<D> lower, F64SumVec<D> uppe
   return F64SumTotal(d, lower, upper) + static_cast<double>(hn::GetLane(hn::SumOfLanes(d, lo)));
 }
 
-template <class D, class TX>
-HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t* at_max) {
+template <class D, class TX, class Ahead>
+HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t* at_max, const Ahead& ahead) {
   using V = hn::Vec<D>;
   const V clamp_at = hn::Set(d, max - kScaledLogExpClamp);
   const V shift = hn::Set(d, ScaledLogExpShift(max));
@@ -256,9 +257,11 @@ HWY_INLINE double ScaledLogExpPass(D d, const TX* x, size_t n, float max, size_t
   size_t count = 0;
   // Tail lanes are padded with -inf: a term of exactly 0, never equal to the (finite) max.
   // kRowLockstep vectors at a time, added to the sums in order (AddScaledLogTerms): the same sums as one at a time.
-  VisitRow<kRowLockstep>(d, x, n, -std::numeric_limits<float>::infinity(), [&](auto v, auto...) SIMDMAX_INLINE_LAMBDA {
-    AddScaledLogTerms(d, v, v_max, clamp_at, shift, lower, upper, lo, count);
-  });
+  VisitRow<kRowLockstep>(
+      d, x, n, -std::numeric_limits<float>::infinity(),
+      [&](auto v, auto...)
+          SIMDMAX_INLINE_LAMBDA { AddScaledLogTerms(d, v, v_max, clamp_at, shift, lower, upper, lo, count); },
+      ahead);
   *at_max = count;
   return ScaledLogTermsTotal(d, lower, upper, lo);
 }
@@ -345,8 +348,12 @@ HWY_INLINE TopTerm ScaledTopTerm(D d, float max) {
 // First pass over a chunk: its max, then exp(x - chunk max) summed (and stored to y, f32, if kStore). A chunk with
 // a NaN or +inf is only counted (not written); an all -inf chunk is empty (not written: MergeChunks makes its
 // finish a fill with 0).
+// ahead: the chunk driver's read-ahead (the next chunk, kernels/row_chunks.h NextChunkAhead), issued by the exp
+// pass alone: it is compute-bound and leaves the memory idle, while the max pass is the one that waits on memory
+// (a max pass prefetching too ran at the memory's pace and lost the overlap). Only the scaled passes (the common
+// case: |max| <= 1024 resp. 128) take it, each instantiated with and without (no cost where nothing is fetched).
 template <RowOp kOp, bool kStore, class D, class TX>
-HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* state) {
+HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, const ReadAhead& ahead, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   *state = EmptyChunkState();
   const MaxResult max = RowMax(d, x, n);
@@ -365,13 +372,15 @@ HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* 
     state->at_max = 0;
     state->scaled = true;
     state->shift = ScaledExpShift(max.max);
-    state->rest = ScaledExpPass<kStore>(d, x, y, n, max.max);
+    state->rest =
+        WithReadAhead(ahead, [&](const auto& a) HWY_ATTR { return ScaledExpPass<kStore>(d, x, y, n, max.max, a); });
     return;
   }
   if (!kSoftmax && fabsf(max.max) <= kScaledLogExpMaxAbs) {
     state->scaled = true;
     state->shift = ScaledLogExpShift(max.max);
-    state->rest = ScaledLogExpPass(d, x, n, max.max, &state->at_max);
+    state->rest = WithReadAhead(
+        ahead, [&](const auto& a) HWY_ATTR { return ScaledLogExpPass(d, x, n, max.max, &state->at_max, a); });
     return;
   }
   // The unmasked exp leaves a residue below FLT_MIN (or, scaled for log-softmax, below 2^-64 FLT_MIN) for the
@@ -384,12 +393,12 @@ HWY_INLINE void ChunkPassWith(D d, const TX* x, float* y, size_t n, ChunkState* 
 // store (softmax only): keep exp(x - chunk max) in y (f32) for the finish to rescale; false when the finish
 // re-evaluates it (then y is not used and may be null).
 template <RowOp kOp, class D, class TX>
-HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, ChunkState* state) {
+HWY_INLINE void ChunkPass(D d, const TX* x, float* y, size_t n, bool store, const ReadAhead& ahead, ChunkState* state) {
   constexpr bool kSoftmax = (kOp == RowOp::kSoftmax);
   if (kSoftmax && !store) {
-    ChunkPassWith<kOp, /*kStore=*/false>(d, x, y, n, state);
+    ChunkPassWith<kOp, /*kStore=*/false>(d, x, y, n, ahead, state);
   } else {
-    ChunkPassWith<kOp, kSoftmax>(d, x, y, n, state);
+    ChunkPassWith<kOp, kSoftmax>(d, x, y, n, ahead, state);
   }
 }
 
@@ -516,8 +525,8 @@ HWY_INLINE void ChunkFinishPass(D d, const TX* x, const float* stored, TY* y, si
 // kernels/row_kernels-inl.h). Inlining them into every caller multiplied the largest code of a kernel table by the
 // number of callers and output types (and the sanitizer builds' compile time with it) for a call per chunk saved.
 template <RowOp kOp, class TX>
-HWY_NOINLINE void RowChunkPass(const TX* x, float* y, size_t n, bool store, ChunkState* state) {
-  ChunkPass<kOp>(hn::ScalableTag<float>(), x, y, n, store, state);
+HWY_NOINLINE void RowChunkPass(const TX* x, float* y, size_t n, bool store, const ReadAhead& ahead, ChunkState* state) {
+  ChunkPass<kOp>(hn::ScalableTag<float>(), x, y, n, store, ahead, state);
 }
 
 template <RowOp kOp, class TX, class TY>
@@ -539,7 +548,8 @@ HWY_INLINE void ChunkedRow(const TX* x, TY* y, size_t n, float* scratch, const C
         for (size_t c = 0; c < count; ++c) body(c);
       },
       [&](size_t begin, size_t len, bool store, ChunkState* state) {
-        RowChunkPass<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, len, store, state);
+        RowChunkPass<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, len, store,
+                          NextChunkAhead(plan, x, n * sizeof(TX), len * sizeof(TX)), state);
       },
       [&](size_t begin, size_t len, const ChunkFinish& finish) {
         RowChunkFinish<kOp>(x + begin, stored == nullptr ? nullptr : stored + begin, y + begin, len, finish);
