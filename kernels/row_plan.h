@@ -72,7 +72,8 @@ inline constexpr size_t kStreamFromL2Multiple = 16;
 // A/B, Zen 5 (AVX3, 1 thread, time): log-softmax 8x1M -31%, 16x4M -33%; softmax -17% / -15%; 2 threads -23% / -26%
 // and -10% / -7%; bf16 -> bf16 16x4M -15% (log) / -11%. Rows in L3 (1x500000, 2 MiB) neither gain nor lose, so
 // the limit is L2, not L3 (which these VMs misreport). Prefetching in the max pass and the finish as well was
-// slower everywhere (+4..+20%): the max pass then ran at the memory's pace fetching the next chunk too.
+// slower everywhere (+4..+20%): the max pass then ran at the memory's pace fetching the next chunk too; the finish
+// alone on top of the exp pass gained nothing (-2..+8%): it is a stream, which the hardware prefetchers follow.
 
 inline ChunkedPlan PlanChunkedRows(size_t cols, size_t x_size, size_t y_size, const CacheSizes& caches) {
   ChunkedPlan plan;
