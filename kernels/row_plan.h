@@ -74,6 +74,8 @@ inline constexpr size_t kStreamFromL2Multiple = 16;
 // the limit is L2, not L3 (which these VMs misreport). Prefetching in the max pass and the finish as well was
 // slower everywhere (+4..+20%): the max pass then ran at the memory's pace fetching the next chunk too; the finish
 // alone on top of the exp pass gained nothing (-2..+8%): it is a stream, which the hardware prefetchers follow.
+// Two rows in flight (the exp pass also fetching what the previous row's finish reads next) lost 3-11%: log-softmax
+// 16x4M then moves ~28 GB/s, 80% of memcpy's rate on that shape, near one core's memory limit.
 
 inline ChunkedPlan PlanChunkedRows(size_t cols, size_t x_size, size_t y_size, const CacheSizes& caches) {
   ChunkedPlan plan;
