@@ -19,6 +19,8 @@
 // - SoftCap / SoftCapRow (kernels/soft_cap-inl.h): within 0.85 ULP (fractional, against long double) of
 //   cap * tanh(s / cap) over a sweep of every binade of s/cap from 2^-24 to 16 and the range boundaries, odd in s,
 //   the row form in place with its tail and extreme caps (the double fallback) alike.
+// - ChunkedRow (kernels/softmax-inl.h): every ChunkedPlan (keep or re-evaluate e, streamed stores, prefetch; with
+//   and without scratch for a bf16 output) gives the same bits, on rows of one to four chunks with -inf entries.
 // - LoadNOr / StoreN (kernels/load_store_n-inl.h): read and write only n elements (the data is placed against
 //   PROT_NONE pages, so an over-read or over-write faults even without ASan, natively and under qemu), pad lanes.
 //
@@ -748,6 +750,59 @@ void DISABLED_TestPartialTailsStayInBounds() {
 #endif
 }
 
+// ---- The chunked row plans (kernels/row_chunks.h ChunkedPlan) ----------------------------------------------------
+
+// Every plan gives the same bits: the plan follows the machine (cache sizes, kernels/row_plan.h), a row's result must
+// not. Softmax keeping e (reload) or re-evaluating it, streamed stores, the next-chunk prefetch; an f32 output, and
+// a bf16 one with and without scratch for e. Rows of one, two and four chunks; uniform, with -inf entries, one chunk
+// entirely -inf, and shifted by 1e4 (the x - max form instead of the scaled exp).
+template <RowOp kOp, class TY>
+void ExpectChunkedPlansAgree(const std::vector<float>& x, size_t n, const char* what) {
+  const ChunkedPlan base{/*reload=*/true, /*stream=*/false, /*prefetch=*/false};
+  std::vector<TY> want(n);
+  std::vector<float> scratch(n);
+  ChunkedRow<kOp>(x.data(), want.data(), n, scratch.data(), base);
+  for (bool reload : {true, false}) {
+    for (bool stream : {true, false}) {
+      for (bool prefetch : {true, false}) {
+        for (bool with_scratch : {true, false}) {
+          const ChunkedPlan plan{reload, stream, prefetch};
+          std::vector<TY> got(n);
+          ChunkedRow<kOp>(x.data(), got.data(), n, with_scratch ? scratch.data() : nullptr, plan);
+          ASSERT_EQ(memcmp(got.data(), want.data(), n * sizeof(TY)), 0)
+              << (kOp == RowOp::kSoftmax ? "softmax" : "log-softmax") << " " << what << " n=" << n
+              << " reload=" << reload << " stream=" << stream << " prefetch=" << prefetch
+              << " scratch=" << with_scratch << " output bytes=" << sizeof(TY);
+        }
+      }
+    }
+  }
+}
+
+void TestChunkedPlansGiveTheSameBits() {
+  std::mt19937 rng(2027);
+  std::uniform_real_distribution<float> uniform(-10.0f, 10.0f);
+  const float kNegInf = -std::numeric_limits<float>::infinity();
+  for (size_t n : {size_t{1000}, kMinChunkLength + 17, 3 * kMinChunkLength + 5}) {
+    std::vector<float> x(n);
+    for (float& v : x) v = uniform(rng);
+    const auto check = [&](const char* what) {
+      ExpectChunkedPlansAgree<RowOp::kSoftmax, float>(x, n, what);
+      ExpectChunkedPlansAgree<RowOp::kSoftmax, BF16>(x, n, what);
+      ExpectChunkedPlansAgree<RowOp::kLogSoftmax, float>(x, n, what);
+    };
+    check("uniform");
+    for (size_t i = 3; i < n; i += 97) x[i] = kNegInf;
+    check("with -inf");
+    if (n > 2 * kMinChunkLength) {
+      for (size_t i = kMinChunkLength; i < 2 * kMinChunkLength; ++i) x[i] = kNegInf;
+      check("a chunk of -inf");
+    }
+    for (float& v : x) v += 1e4f;
+    check("shifted by 1e4");
+  }
+}
+
 }  // namespace
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -766,6 +821,7 @@ HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestProductError);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestCompensatedSum);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestRowMax);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestLoadStoreN);
+HWY_EXPORT_AND_TEST_P(KernelPrimitives, TestChunkedPlansGiveTheSameBits);
 HWY_EXPORT_AND_TEST_P(KernelPrimitives, DISABLED_TestPartialTailsStayInBounds);
 }  // namespace simdmax
 #endif  // HWY_ONCE
