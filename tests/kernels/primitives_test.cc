@@ -771,8 +771,8 @@ void ExpectChunkedPlansAgree(const std::vector<float>& x, size_t n, const char* 
           ChunkedRow<kOp>(x.data(), got.data(), n, with_scratch ? scratch.data() : nullptr, plan);
           ASSERT_EQ(memcmp(got.data(), want.data(), n * sizeof(TY)), 0)
               << (kOp == RowOp::kSoftmax ? "softmax" : "log-softmax") << " " << what << " n=" << n
-              << " reload=" << reload << " stream=" << stream << " prefetch=" << prefetch
-              << " scratch=" << with_scratch << " output bytes=" << sizeof(TY);
+              << " reload=" << reload << " stream=" << stream << " prefetch=" << prefetch << " scratch=" << with_scratch
+              << " output bytes=" << sizeof(TY);
         }
       }
     }
