@@ -31,12 +31,13 @@ HWY_INLINE void PrefetchToL2(const T* p) {
 #endif
 }
 
-// A row loop's read-ahead (kernels/row_map-inl.h, RowMax): at each vector it reads at address p, the loop asks for
-// the line `distance` bytes further, as long as that lies before `end`. The default (end 0) asks for nothing, and
-// the compiler drops the test where it is a constant. Why: a pass over one chunk of a long row is compute-bound
-// (the exps) while the memory sits idle, and the next pass waits on memory while the FP units sit idle; with the
-// distance a chunk's length, each pass pulls the next chunk into L2 and the two overlap (kernels/row_plan.h
-// ChunkedPlan::prefetch). Speed only: what a pass computes does not change.
+// A row loop's read-ahead (MapRow / VisitRow, kernels/row_map-inl.h): at each vector it reads at address p, the loop
+// asks for the line `distance` bytes further, as long as that lies before `end` (end 0: nothing). Why: the exp pass
+// over one chunk of a long row is compute-bound while the memory sits idle, and the next chunk's max pass waits on
+// memory while the FP units sit idle; with the distance a chunk's length, the exp pass pulls the next chunk into L2
+// and the two overlap (kernels/row_plan.h ChunkedPlan::prefetch). Speed only: what a pass computes does not change.
+// Loops that fetch nothing take NoReadAhead (below), not a ReadAhead with end 0: a run-time test per vector cost
+// 4-9% on short chunked rows.
 struct ReadAhead {
   uintptr_t end = 0;
   size_t distance = 0;
@@ -52,7 +53,7 @@ struct NoReadAhead {
 };
 
 // fn(ahead) where it asks for something, else fn(NoReadAhead()): two instantiations of fn, so that the loops of
-// rows that fetch nothing carry no test per vector (it cost 4-9% on short chunked rows as a runtime test).
+// rows that fetch nothing carry no test per vector.
 template <class Fn>
 HWY_INLINE auto WithReadAhead(const ReadAhead& ahead, const Fn& fn) {
   return ahead.end != 0 ? fn(ahead) : fn(NoReadAhead());
