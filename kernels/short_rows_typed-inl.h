@@ -27,6 +27,7 @@
 #include "kernels/row_batch.h"
 #include "kernels/row_map-inl.h"
 #include "kernels/row_plan.h"
+#include "kernels/rows_in_lanes-inl.h"
 #include "kernels/short_rows-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -42,10 +43,10 @@ void ShortLogSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_
 
 #if defined(SIMDMAX_SHORT_ROWS_F32_DEFINITIONS)
 HWY_NOINLINE void ShortSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  ShortRows<RowOp::kSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
+  ShortRowsOfBatch<RowOp::kSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
 }
 HWY_NOINLINE void ShortLogSoftmaxRowsF32(const RowBatch& batch, size_t row_begin, size_t row_end) {
-  ShortRows<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
+  ShortRowsOfBatch<RowOp::kLogSoftmax>(hn::ScalableTag<float>(), batch, row_begin, row_end);
 }
 #endif
 

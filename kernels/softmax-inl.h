@@ -227,13 +227,23 @@ HWY_INLINE double ScaledExpPass(D d, const TX* x, float* y, size_t n, float max,
 // V: a vector or a group of K of them (kernels/lockstep-inl.h), with lower, upper, lo and count either one set per
 // slot (Lockstep<F64SumVec<D>, K>, Lockstep<V, K>, Lockstep<size_t, K>: the short rows, one row per slot) or one set
 // for all (consecutive vectors of one row, added slot after slot: the same sums as one vector at a time).
+// count: an integer per row (no FP operation on the add ports), or, where each lane is a row of its own
+// (kernels/rows_in_lanes-inl.h), a vector of per-lane counts (exact integers in f32: n <= 2^24).
+template <class D, class M>
+HWY_INLINE void CountAtMax(D d, size_t& count, M is_max) {
+  count += hn::CountTrue(d, is_max);
+}
+template <class D, class M>
+HWY_INLINE void CountAtMax(D d, hn::Vec<D>& count, M is_max) {
+  count = hn::Add(count, hn::IfThenElseZero(is_max, hn::Set(d, 1.0f)));
+}
+
 template <class D, class V, class VC, class SumV, class Count, class Lo>
 HWY_INLINE void AddScaledLogTerms(D d, V v, VC v_max, VC clamp_at, VC shift, SumV& lower, SumV& upper, Lo& lo,
                                   Count& count) {
   constexpr size_t K = LockstepSlots<V>::value;
   const auto is_max = ls::Eq(v, v_max);
-  // An integer count: no FP operation on the add ports.
-  ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { Slot<k>(count) += hn::CountTrue(d, Slot<k>(is_max)); });
+  ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { CountAtMax(d, Slot<k>(count), Slot<k>(is_max)); });
   V e_lo;
   const V e = ExpScaledWithError(d, v, clamp_at, shift, is_max, e_lo);  // 0 at the max
   ForSlots<K>([&](auto k) SIMDMAX_INLINE_LAMBDA { AddToF64Sum(d, Slot<k>(lower), Slot<k>(upper), Slot<k>(e)); });

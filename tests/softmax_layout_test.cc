@@ -154,7 +154,10 @@ TEST_P(SoftmaxLayout, SpecialValuesAcrossChunksInPlace) {
 // The short-row path (kernels/short_rows-inl.h) computes up to four rows together and picks a variant per row (the
 // scaled exp for softmax rows with |max| <= 1024 and log-softmax rows with |max| <= 128, x - max with or without the
 // masked exp, the chunked path for NaN / +inf / fully masked rows); a group only shares code when its rows agree, and
-// log-softmax carries up to four groups through their passes together (23 rows: one batch of 16 in flight). Batches
+// log-softmax carries up to four groups through their passes together (23 rows: one batch of 16 in flight); the
+// shortest rows go through blocks of 8 or 16 rows transposed, one row per lane, where the rows of other kinds leave
+// the block (kernels/rows_in_lanes-inl.h; 23 rows: a full block and a partial one, and the edges of its lengths at
+// 32 (AVX2) and 64 (AVX-512) columns). Batches
 // that mix every kind in every position of a group, at lengths around the vector widths and the plan's thresholds: each
 // row must be within the bound of the reference, bit-identical to the same row computed alone, with 2 threads, and in
 // place.
@@ -205,7 +208,8 @@ TEST_P(SoftmaxLayout, ShortRowGroupsMixingKinds) {
   for (Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
     const OpFn fn = op == Op::kSoftmax ? simdmax_softmax_f32 : simdmax_log_softmax_f32;
     const uint64_t bound = op == Op::kSoftmax ? kSoftmaxMaxUlp : kLogSoftmaxMaxUlp;
-    for (size_t cols : {1, 2, 7, 16, 31, 33, 64, 100, 255, 256, 257, 511, 512, 513, 767, 768, 769, 1025}) {
+    for (size_t cols :
+         {1, 2, 7, 16, 31, 32, 33, 64, 65, 100, 128, 129, 255, 256, 257, 511, 512, 513, 767, 768, 769, 1025}) {
       if (EmulatedRun() && cols > 300 && cols % 2 == 0) continue;
       const size_t stride = cols + 1;
       std::vector<float> x(rows * stride, kGuard);
