@@ -39,13 +39,13 @@ static_assert(kShortRowMax <= kMinChunkLength, "a short row is never more than o
 
 inline RowPath PlanRowPath(size_t cols) { return cols <= kShortRowMax ? RowPath::kShortRows : RowPath::kChunked; }
 
-// Short rows of at most this many vectors (of the target's width) are computed transposed, a block of rows with one
-// row per lane (kernels/rows_in_lanes-inl.h), on targets with 8 or 16 float lanes. By the vector count, not the
-// length: the per-row cost that the transpose removes is per row, while its own cost is per vector. Paired A/B
+// Short rows of at most this many columns are computed transposed, a block of rows with one row per lane
+// (kernels/rows_in_lanes-inl.h), on targets with 8 or 16 float lanes: 4 vectors on AVX-512, 8 on AVX2. Paired A/B
 // against the row-major path (Zen 5, 1 thread, whole library, time), softmax / log-softmax: AVX3_DL 16384x32
-// -20% / -10%, 4096x64 -8% / -1%; AVX2 16384x32 -10% / -4%; at 8 vectors softmax AVX3 2048x128 +3%, 128x128
-// +4%, AVX2 4096x64 -3%; at 16, AVX2 2048x128 +4%; log-softmax at 5-8 vectors (AVX3, probe builds) +4..+18%.
-inline constexpr size_t kRowsInLanesMaxRowVectors = 4;
+// -20% / -10%, 4096x64 -8% / -1%; AVX2 16384x32 -10% / -4%, and at 5-8 vectors (AVX2 probe builds) 4096x40
+// -9% / -1%, 8192x48 -8% / -1%, 4096x64 -3% / -1%. Not beyond: AVX-512 softmax at 8 vectors (2048x128) +3%,
+// 128x128 +4%; log-softmax at 5-8 vectors (AVX3 probe builds) +4..+18%; AVX2 softmax at 16 vectors +4%.
+inline constexpr size_t kRowsInLanesMaxColumns = 64;
 
 // Groups of short rows carried through their passes together (a software pipeline: all groups' max passes, then
 // all sum passes, then the scalar step of every row at once, then all output passes), so that one group's

@@ -56,9 +56,6 @@ inline constexpr bool kHaveRowsInLanes = hn::MaxLanes(hn::ScalableTag<float>()) 
 inline constexpr bool kHaveRowsInLanes = false;
 #endif
 
-// Rows of at most this many vectors take the transposed path (kernels/row_plan.h says why this many).
-inline constexpr size_t kRowsInLanesMaxVectors = kRowsInLanesMaxRowVectors;
-
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
 
 // Transposes the square matrix whose rows are v[0..N) (N = lanes, 4 per 128-bit block): lane c of v[r] becomes lane
@@ -299,12 +296,13 @@ HWY_INLINE void LogSoftmaxInLanes(D d, hn::Vec<D> max, bool masked, size_t n, fl
   });
 }
 
-// Rows [row_begin, row_end) of a batch of rows of n <= kRowsInLanesMaxVectors * N columns, N rows at a time.
+// Rows [row_begin, row_end) of a batch of rows of n <= kRowsInLanesMaxColumns columns, N rows at a time.
 template <RowOp kOp, class D>
 HWY_INLINE void RowsInLanes(D d, const RowBatch& batch, size_t row_begin, size_t row_end) {
   constexpr size_t kN = hn::MaxLanes(D());
   const size_t n = batch.cols;
-  HWY_ALIGN float t[kRowsInLanesMaxVectors * kN * kN];
+  HWY_ALIGN float t[kRowsInLanesMaxColumns * kN];
+  static_assert(kRowsInLanesMaxColumns % kN == 0, "whole vectors of columns");
   const float* x = static_cast<const float*>(batch.x);  // f32 -> f32 only (kernels/short_rows_typed-inl.h)
   float* y = static_cast<float*>(batch.y);
   for (size_t r0 = row_begin; r0 < row_end; r0 += kN) {
@@ -349,7 +347,7 @@ template <RowOp kOp, class D>
 HWY_INLINE void ShortRowsOfBatch(D d, const RowBatch& batch, size_t row_begin, size_t row_end) {
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
   if constexpr (kHaveRowsInLanes) {
-    if (batch.cols <= kRowsInLanesMaxVectors * hn::MaxLanes(d)) {
+    if (batch.cols <= kRowsInLanesMaxColumns) {
       RowsInLanes<kOp>(d, batch, row_begin, row_end);
       return;
     }

@@ -156,8 +156,8 @@ TEST_P(SoftmaxLayout, SpecialValuesAcrossChunksInPlace) {
 // masked exp, the chunked path for NaN / +inf / fully masked rows); a group only shares code when its rows agree, and
 // log-softmax carries up to four groups through their passes together (23 rows: one batch of 16 in flight); the
 // shortest rows go through blocks of 8 or 16 rows transposed, one row per lane, where the rows of other kinds leave
-// the block (kernels/rows_in_lanes-inl.h; 23 rows: a full block and a partial one, and the edges of its lengths at
-// 32 (AVX2) and 64 (AVX-512) columns). Batches
+// the block (kernels/rows_in_lanes-inl.h; 23 rows: a full block and a partial one, and the edge of its lengths at
+// 64 columns). Batches
 // that mix every kind in every position of a group, at lengths around the vector widths and the plan's thresholds: each
 // row must be within the bound of the reference, bit-identical to the same row computed alone, with 2 threads, and in
 // place.
