@@ -175,9 +175,10 @@ HWY_INLINE void StoreRowsInLanes(D d, const LaneRows& p, size_t rows, size_t n, 
   }
 }
 
-// t[col] = fn(t[col]) (kWrite; else fn(t[col]) for its sums alone) for the columns of a transposed block, kRowLockstep
-// columns at a time in lockstep (kernels/lockstep-inl.h: the exps' chains interleaved, so that the FP scheduler holds
-// several; one column at a time, the scaled log pass took ~29 cycles per column on Zen 5). fn takes a vector or a group
+// t[col] = fn(t[col]) (kWrite; else fn(t[col]) for its sums alone) for the columns of a transposed block,
+// kRowLockstep columns at a time in lockstep (kernels/lockstep-inl.h: the exps' chains interleaved, so that the FP
+// scheduler holds several rather than two or three). Against one column at a time: -2..-5% on 16384x32 (AVX3 probe
+// builds, each against the row-major path in its own run; not paired with each other). fn takes a vector or a group
 // and adds to its sums slot after slot: the same sums, in column order, as one column at a time.
 template <bool kWrite, class D, class Fn>
 HWY_INLINE void ForColumnsInLockstep(D d, size_t n, float* HWY_RESTRICT t, const Fn& fn) {
