@@ -45,6 +45,12 @@ inline RowPath PlanRowPath(size_t cols) { return cols <= kShortRowMax ? RowPath:
 // -20% / -10%, 4096x64 -8% / -1%; AVX2 16384x32 -10% / -4%, and at 5-8 vectors (AVX2 probe builds) 4096x40
 // -9% / -1%, 8192x48 -8% / -1%, 4096x64 -3% / -1%. Not beyond: AVX-512 softmax at 8 vectors (2048x128) +3%,
 // 128x128 +4%; log-softmax at 5-8 vectors (AVX3 probe builds) +4..+18%; AVX2 softmax at 16 vectors +4%.
+// On an Intel Xeon with AVX-512 FP16/AMX (family 6, 2.6 GHz VM, 2026-12-08), whose 512-bit shuffles issue on one
+// port, the row-major path against rows in lanes (whole library, 1 thread, time): softmax AVX3_DL 16384x32 +7%,
+// 8192x48 -11%, 4096x64 -13%; AVX2 16384x32 +19%, 48-64 columns +-2%. Log-softmax in lanes writes its output row
+// by row since then (no transpose back): against the row-major path there 16384x16 -32%, 16384x32 -5%, 48-64
+// columns -2%; AVX2 -21%, -7%, -3..-6%. So the limit stays 64 for both ops: lowering softmax's to 32 would give
+// Intel 11-13% at 48-64 columns and take 9-23% from Zen 5.
 inline constexpr size_t kRowsInLanesMaxColumns = 64;
 
 // Groups of short rows carried through their passes together (a software pipeline: all groups' max passes, then

@@ -253,11 +253,13 @@ HWY_INLINE void SoftmaxInLanes(D d, hn::Vec<D> max, size_t n, float* HWY_RESTRIC
   }
 }
 
-// Log-softmax of the block in t, in place (ShortLogScaledSums, LogOfScaledSums and ShortLogScaledOutput,
-// lane-wise): the entries at the max counted, the other terms summed in f64 with their corrections, log(sum) of all
-// rows in one f64 pass, then y = (x - max) - log(sum).
+// Log-softmax's sums of the block in t, lane-wise (ShortLogScaledSums and LogOfScaledSums): the entries at the max
+// counted, the other terms summed in f64 with their corrections, then log(sum) of all rows in one f64 pass, as the
+// float pair (log_hi, log_lo). The output y = (x - max) - log(sum) is not computed here: it needs no transposed
+// data, so RowsInLanes writes it row by row from x (LogSoftmaxOutput) instead of transposing it back.
 template <class D>
-HWY_INLINE void LogSoftmaxInLanes(D d, hn::Vec<D> max, bool masked, size_t n, float* HWY_RESTRICT t) {
+HWY_INLINE void LogSumsInLanes(D d, hn::Vec<D> max, size_t n, float* HWY_RESTRICT t, hn::Vec<D>& log_hi,
+                               hn::Vec<D>& log_lo) {
   using V = hn::Vec<D>;
   constexpr size_t kN = hn::MaxLanes(D());
   static_assert(kN <= ScaledLogSums::kCapacity, "one ScaledLogSums holds the block");
@@ -269,7 +271,7 @@ HWY_INLINE void LogSoftmaxInLanes(D d, hn::Vec<D> max, bool masked, size_t n, fl
   V lo = hn::Zero(d), at_max = hn::Zero(d);
   ForColumnsInLockstep<false>(d, n, t, [&](auto v) SIMDMAX_INLINE_LAMBDA {
     AddScaledLogTerms(d, v, max, clamp, shift, lower, upper, lo, at_max);
-    return v;  // t keeps x for the output pass
+    return v;
   });
   const hn::Repartition<double, D> dd;
   const hn::Half<D> dh;
@@ -284,17 +286,7 @@ HWY_INLINE void LogSoftmaxInLanes(D d, hn::Vec<D> max, bool masked, size_t n, fl
   hn::StoreU(hn::PromoteTo(dd, hn::LowerHalf(dh, at_max)), dd, s.at_max);
   hn::StoreU(hn::PromoteTo(dd, hn::UpperHalf(dh, at_max)), dd, s.at_max + kHalf);
   LogOfScaledSums(s, kN);
-  V log_hi, log_lo;
   FloatPairs(d, s.log_sum, log_hi, log_lo);
-  const V neg_max = hn::Neg(max);
-  // x <= max in every lane: kNonPositive is valid for all rows (the other orders only save operations).
-  WithShiftVariant(masked, SumOrder::kNonPositive, [&](auto kmasked, auto korder) HWY_ATTR {
-    for (size_t col = 0; col < n; ++col) {
-      const V out = LogSoftmaxOf<decltype(kmasked)::value, decltype(korder)::value>(d, hn::Load(d, t + col * kN),
-                                                                                    neg_max, log_hi, log_lo);
-      hn::Store(out, d, t + col * kN);
-    }
-  });
 }
 
 // Rows [row_begin, row_end) of a batch of rows of n <= kRowsInLanesMaxColumns columns, N rows at a time.
@@ -318,11 +310,6 @@ HWY_INLINE void RowsInLanes(D d, const RowBatch& batch, size_t row_begin, size_t
     const bool all_scaled = hn::AllTrue(d, b.scaled);
     // Lanes of other kinds keep a benign max (their results are computed, never stored).
     const hn::Vec<D> max = all_scaled ? b.max : hn::IfThenElseZero(b.scaled, b.max);
-    if constexpr (kOp == RowOp::kSoftmax) {
-      SoftmaxInLanes(d, max, n, t);
-    } else {
-      LogSoftmaxInLanes(d, max, b.any_neg_inf, n, t);
-    }
     bool store[kN];
     for (size_t r = 0; r < kN; ++r) store[r] = true;
     if (!all_scaled) {
@@ -330,7 +317,30 @@ HWY_INLINE void RowsInLanes(D d, const RowBatch& batch, size_t row_begin, size_t
       hn::Store(hn::VecFromMask(d, b.scaled), d, flags);
       for (size_t r = 0; r < kN; ++r) store[r] = flags[r] != 0.0f;
     }
-    StoreRowsInLanes(d, p, rows, n, store, all_scaled, t);
+    if constexpr (kOp == RowOp::kSoftmax) {
+      SoftmaxInLanes(d, max, n, t);
+      StoreRowsInLanes(d, p, rows, n, store, all_scaled, t);
+    } else {
+      hn::Vec<D> log_hi, log_lo;
+      LogSumsInLanes(d, max, n, t, log_hi, log_lo);
+      // Row by row from x (in L1): a row's max and log(sum) are broadcast from memory, which costs no shuffle, where
+      // transposing the output back cost ~4-5 shuffles per vector (Intel's 512-bit shuffles have one port).
+      HWY_ALIGN float maxes[kN], his[kN], los[kN];
+      hn::Store(max, d, maxes);
+      hn::Store(log_hi, d, his);
+      hn::Store(log_lo, d, los);
+      // x <= max in every row: kNonPositive is valid for all of them (the other orders only save operations).
+      WithShiftVariant(b.any_neg_inf, SumOrder::kNonPositive, [&](auto kmasked, auto korder) HWY_ATTR {
+        for (size_t r = 0; r < rows; ++r) {
+          if (!store[r]) continue;
+          ChunkFinish finish{};
+          finish.max = maxes[r];
+          finish.log_hi = his[r];
+          finish.log_lo = los[r];
+          LogSoftmaxOutput<decltype(kmasked)::value, decltype(korder)::value>(d, p.x[r], p.y[r], n, finish);
+        }
+      });
+    }
     if (!all_scaled) {  // the rows of other kinds, one at a time, as the row-major short-row path does them
       for (size_t r = 0; r < rows; ++r) {
         if (store[r]) continue;
