@@ -6,8 +6,9 @@
 // ~21 ns per row, of which ~16 ns did not depend on the length (32 against 64 columns). With a block of rows
 // transposed, a "row's max" is a vertical Max over the block's column vectors, every sum is a vertical sum, and the
 // per-row steps (the scaled shift, the f64 log or reciprocal of the sums, the float pairs) are lane-wise vector
-// operations on all rows of the block at once: nothing is horizontal. The price is the transpose itself, in and
-// out (~4-5 shuffles per vector each way on AVX-512, ~3 on AVX2).
+// operations on all rows of the block at once: nothing is horizontal. The price is the transpose itself (~4-5
+// shuffles per vector each way on AVX-512, ~3 on AVX2): in, and for softmax out again (its e lives transposed);
+// log-softmax's output needs only x and each row's max and log(sum), so it is written row by row.
 //
 // Numerics: every lane runs the short-row path's scaled kinds (ShortSoftmaxScaled / ShortLogSoftmaxScaled) with
 // the same per-term arithmetic: the same ExpScaled terms, the same accuracy devices, and the same error budget
