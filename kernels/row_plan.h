@@ -79,8 +79,14 @@ inline size_t ShortGroupsInFlight(size_t cols, const CacheSizes& caches) {
 //   1x128000: 3.04 / 2.49 (normal / streamed, 1 thread); 8x1M: 1.93 / 1.84, 2 threads 3.52 / 3.61;
 //   16x4M: 1.42 / 1.48, 2.84 / 2.88; 2x32M: 1.37 / 1.49, 2.65 / 2.86.
 // They pay once a row's output is far beyond L2 (its lines are not in cache when the finish stores them) and cost
-// up to 20% while it is near: streamed from 16 x L2 of output per row (16 MiB here; 2 MiB L2 assumed if unknown).
-inline constexpr size_t kStreamFromL2Multiple = 16;
+// up to 20% while it is near. On an Intel Xeon VM (AVX-512, L2 2 MiB, 2026-12-08; paired A/B, log-softmax, time,
+// streamed against normal stores, by output bytes per row): 128 KiB +22%, 512 KiB +18%, 1 MiB +4%, 2 MiB +10%
+// (noisy), 4 MiB -26% (4x1M) / -23% (8x1M), 16 MiB -15% at 1 thread and -14% at 2 threads. Zen 5 had 4 MiB (4 x its
+// L2) at -5% / +3% (1 / 2 threads) and 16 MiB at +4% / +1%. So streamed from 8 x L2 of output per row (16 MiB on
+// Intel's 2 MiB L2, 8 MiB on Zen 5's 1 MiB, between the two Zen 5 points; 2 MiB L2 assumed if unknown): the Intel
+// part's gain at 16 MiB without Zen 5's 4 MiB loss. (From 2 x L2 Intel gains at 4 MiB too, but Zen 5 would stream
+// from 2 MiB.)
+inline constexpr size_t kStreamFromL2Multiple = 8;
 // Prefetching the next chunk during the exp pass (ChunkedPlan::prefetch) pays once a row's input is beyond L2: its
 // chunks then come from L3 or memory, and the max pass over each waited on them while the FP units idled. Paired
 // A/B, Zen 5 (AVX3, 1 thread, time): log-softmax 8x1M -31%, 16x4M -33%; softmax -17% / -15%; 2 threads -23% / -26%
